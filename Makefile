@@ -1,0 +1,67 @@
+# meddev.hardening — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ANSIBLE_PLAYBOOK := $(BIN)/ansible-playbook
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: run test lab-reset drift site unit lint pwsh-syntax sanity molecule integration build changelog clean
+
+$(VENV)/.run-deps: requirements.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $@
+
+$(VENV)/.dev-deps: $(VENV)/.run-deps requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+## make run: drift check (shows drift), apply, drift check (must be clean), report in reports/.
+run: $(VENV)/.run-deps
+	@test -d .lab || $(MAKE) --no-print-directory lab-reset
+	@echo "== 1/3 drift check before apply (drift is expected on a fresh lab) =="
+	-$(ANSIBLE_PLAYBOOK) playbooks/drift.yml
+	@echo "== 2/3 apply =="
+	$(ANSIBLE_PLAYBOOK) playbooks/site.yml
+	@echo "== 3/3 drift check after apply (must be clean) =="
+	$(ANSIBLE_PLAYBOOK) playbooks/drift.yml
+	@echo "Report: reports/latest/report.json"
+
+lab-reset: $(VENV)/.run-deps
+	$(ANSIBLE_PLAYBOOK) playbooks/lab_reset.yml
+
+## make test: every test: unit, lint, PowerShell syntax, sanity, molecule, integration, build.
+test: $(VENV)/.dev-deps
+	$(BIN)/python -m pytest -q tests/unit tests/integration
+	$(MAKE) --no-print-directory lint pwsh-syntax sanity molecule
+
+unit: $(VENV)/.dev-deps
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: $(VENV)/.dev-deps
+	$(BIN)/python -m pytest -q tests/integration
+
+lint: $(VENV)/.dev-deps
+	$(BIN)/ruff check .
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint --offline --profile production
+
+pwsh-syntax: $(VENV)/.dev-deps
+	$(BIN)/python tests/tools/ps1_check.py plugins/modules/*.ps1
+
+sanity: $(VENV)/.dev-deps
+	tests/tools/sanity.sh
+
+molecule: $(VENV)/.dev-deps
+	cd molecule/.. && for s in $$(ls molecule); do $(BIN)/molecule test -s $$s || exit 1; done
+
+build: $(VENV)/.run-deps
+	mkdir -p build
+	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+changelog: $(VENV)/.dev-deps
+	$(BIN)/antsibull-changelog lint
+
+clean:
+	rm -rf .lab reports build

@@ -1,0 +1,74 @@
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Write reports/<timestamp>/report.json after every run and print a one-screen summary."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: compliance_report
+type: aggregate
+short_description: Compliance report of the controls every meddev.hardening module returns
+version_added: 0.1.0
+description:
+  - Collects the C(controls) and C(host_calls) of every task result and, when the playbook ends,
+    writes C(<report_dir>/<UTC timestamp>/report.json), points C(<report_dir>/latest) at it, and
+    prints a summary with one line per host and one line per control in drift or failed.
+  - The schema is documented in docs/report.md.
+requirements:
+  - enable in ansible.cfg (C(callbacks_enabled = meddev.hardening.compliance_report))
+options:
+  report_dir:
+    description: Folder that receives the reports.
+    type: path
+    default: reports
+    env:
+      - name: MEDDEV_REPORT_DIR
+    ini:
+      - section: meddev_report
+        key: report_dir
+"""
+
+from ansible import context  # noqa: E402
+from ansible.plugins.callback import CallbackBase  # noqa: E402
+
+from ansible_collections.meddev.hardening.plugins.plugin_utils import report  # noqa: E402
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "meddev.hardening.compliance_report"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.recorder = report.RunRecorder()
+        self.check_modes = []
+        self.playbook = ""
+
+    def v2_playbook_on_start(self, playbook):
+        self.playbook = getattr(playbook, "_file_name", "") or ""
+
+    def v2_playbook_on_play_start(self, play):
+        self.check_modes.append(bool(play.check_mode) or bool(context.CLIARGS.get("check")))
+
+    def _record(self, result):
+        self.recorder.add_result(result._host.get_name(), result._result, result._task.get_name())
+
+    def v2_runner_on_ok(self, result):
+        self._record(result)
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        self._record(result)
+
+    def v2_runner_on_unreachable(self, result):
+        self.recorder.add_unreachable(result._host.get_name(), str(result._result.get("msg", "")))
+
+    def v2_playbook_on_stats(self, stats):
+        if not self.recorder.hosts:
+            return
+        mode = "check" if self.check_modes and all(self.check_modes) else "apply"
+        data = self.recorder.build(mode, playbook=self.playbook)
+        folder = report.write(data, self.get_option("report_dir"))
+        for line in report.summary_lines(data, folder):
+            self._display.display(line)

@@ -1,0 +1,77 @@
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Connection to a simulated Windows host: runs each module's ``.py`` (winsim) side locally."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: winsim
+short_description: Run this collection's Windows modules against a simulated Windows host
+version_added: 0.1.0
+description:
+  - A local connection that makes Ansible pick each module's C(.py) implementation, which works
+    on a simulated Windows host kept in a directory, instead of the C(.ps1) that a real host runs
+    over WinRM. Inventory, variables, roles, action plugins, check mode, diff and callbacks are
+    the real Ansible code path.
+  - Every module execution is one line in C(<state_dir>/calls.log), the round trip a WinRM host
+    would pay. Latency and faults can be injected per host.
+  - Only modules with a C(.py) implementation run here; a PowerShell-only module fails to load.
+author:
+  - meddev.hardening contributors
+extends_documentation_fragment:
+  - connection_pipelining
+options:
+  state_dir:
+    description:
+      - Directory holding the simulated host's state. Relative paths are taken from the
+        current directory. Defaults to C(.lab/<inventory_hostname>).
+    type: path
+    vars:
+      - name: winsim_state_dir
+  inventory_hostname:
+    description: Name of the host, for the default O(state_dir).
+    type: str
+    vars:
+      - name: inventory_hostname
+  latency_ms:
+    description: Milliseconds each module execution waits, to model a WinRM round trip.
+    type: int
+    default: 0
+    vars:
+      - name: winsim_latency_ms
+  fail_call:
+    description:
+      - Fail the Nth module execution counted in C(calls.log) since the host was seeded
+        (1 is the first). 0 injects nothing.
+    type: int
+    default: 0
+    vars:
+      - name: winsim_fail_call
+"""
+
+import os  # noqa: E402
+
+from ansible.plugins.connection.local import Connection as LocalConnection  # noqa: E402
+
+from ansible_collections.meddev.hardening.plugins.module_utils import winsim  # noqa: E402
+
+
+class Connection(LocalConnection):
+    transport = "meddev.hardening.winsim"
+    has_pipelining = True
+    # Prefer the simulated (.py) implementation; never fall back to a .ps1 it cannot run.
+    module_implementation_preferences = (".py",)
+
+    def state_dir(self) -> str:
+        configured = self.get_option("state_dir")
+        if configured:
+            return os.path.abspath(configured)
+        return os.path.abspath(os.path.join(".lab", self.get_option("inventory_hostname") or "default"))
+
+    def exec_command(self, cmd, in_data=None, sudoable=True):
+        # The worker process runs one task for one host, so its environment is ours to set;
+        # the module process inherits it.
+        os.environ[winsim.ENV_STATE_DIR] = self.state_dir()
+        os.environ[winsim.ENV_LATENCY_MS] = str(self.get_option("latency_ms") or 0)
+        os.environ[winsim.ENV_FAIL_CALL] = str(self.get_option("fail_call") or 0)
+        return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)

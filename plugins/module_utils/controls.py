@@ -1,0 +1,102 @@
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The result vocabulary every module of this collection shares: controls, statuses, changes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+COMPLIANT = "compliant"
+DRIFT = "drift"
+FIXED = "fixed"
+FAILED = "failed"
+NOT_APPLICABLE = "not_applicable"
+MANUAL = "manual"
+DEFERRED = "deferred"
+STATUSES = (COMPLIANT, DRIFT, FIXED, FAILED, NOT_APPLICABLE, MANUAL, DEFERRED)
+
+
+class ArgumentError(ValueError):
+    """Invalid input; raised before anything on the host is touched.
+
+    ``variable`` names the variable (or option) the bad value came from.
+    """
+
+    def __init__(self, variable: str, message: str):
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+
+
+@dataclasses.dataclass(frozen=True)
+class Control:
+    """One requirement, as checked (or enforced) on one host."""
+
+    id: str
+    title: str
+    source: tuple
+    expected: str
+    actual: str
+    status: str = COMPLIANT
+    message: str = ""
+
+    def with_status(self, status: str, message: str = "", actual: str | None = None) -> Control:
+        return dataclasses.replace(
+            self, status=status, message=message or self.message,
+            actual=self.actual if actual is None else actual,
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "source": list(self.source),
+            "status": self.status,
+            "expected": self.expected,
+            "actual": self.actual,
+            "message": self.message,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One change the host module carries out; ``control`` ties it to the control it fixes."""
+
+    control: str
+    kind: str
+    params: dict
+    before: str
+    after: str
+
+    def as_host_dict(self) -> dict:
+        return {"control": self.control, "kind": self.kind, **self.params}
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    controls: tuple
+    changes: tuple
+
+    def diff(self, header: str) -> dict:
+        """The --diff of the plan: only what apply would change, one line per setting."""
+        before = "".join(f"{c.control}: {c.before}\n" for c in self.changes)
+        after = "".join(f"{c.control}: {c.after}\n" for c in self.changes)
+        return {"before_header": f"{header} (host now)", "after_header": f"{header} (after apply)",
+                "before": before, "after": after}
+
+
+def mark_unchanged(controls, enforce: bool, check_mode: bool) -> list:
+    """Statuses when nothing is applied: drift stays drift, with the reason it was not fixed."""
+    reason = ""
+    if not enforce:
+        reason = "audit-only host (meddev_enforce: false): reported, not changed"
+    elif check_mode:
+        reason = "check mode: apply would fix this"
+    return [c.with_status(c.status, reason) if c.status == DRIFT else c for c in controls]
+
+
+def summarize(controls) -> dict:
+    counts = {status: 0 for status in STATUSES}
+    for control in controls:
+        status = control["status"] if isinstance(control, dict) else control.status
+        counts[status] += 1
+    return counts

@@ -1,0 +1,411 @@
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Windows Defender Firewall: validate the desired state and plan the changes. No I/O here.
+
+The host module gathers profiles, the rules this collection owns (one rule group) and the
+enabled inbound allow rules that admit WinRM; :func:`plan` compares that with the desired
+state and returns typed changes, each tied to a control id and its vendor source.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import re
+
+from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
+    COMPLIANT, DRIFT, MANUAL, ArgumentError, Change, Control, Plan,
+)
+
+PROFILES = ("domain", "private", "public")
+WINRM_PORTS = (5985, 5986)
+DEFAULT_GROUP = "meddev.hardening"
+ADDRESS_KEYWORDS = {k.lower(): k for k in ("Any", "LocalSubnet", "LocalSubnet4", "LocalSubnet6")}
+PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "any": "Any"}
+RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+RULE_KEYS = {"name", "description", "action", "direction", "protocol", "local_ports",
+             "remote_ports", "remote_addresses", "profiles", "enabled", "source"}
+SRC_PROFILES = ("SRC-LRM-9", "SRC-CS-2", "SRC-PMR-1")
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """A firewall rule in canonical form (what the plan compares)."""
+
+    name: str
+    action: str            # Allow | Block
+    direction: str         # Inbound | Outbound
+    protocol: str          # TCP | UDP | Any
+    local_ports: tuple     # ("Any",) or sorted ("80", "8000-8010")
+    remote_ports: tuple
+    remote_addresses: tuple  # ("Any",) or sorted canonical addresses
+    profiles: tuple        # ("Any",) or a sorted subset of Domain/Private/Public
+    enabled: bool = True
+    description: str = ""
+
+    def render(self) -> str:
+        ports = "" if self.protocol == "Any" else f" port {','.join(self.local_ports)}"
+        if self.remote_ports != ("Any",):
+            ports += f" remote port {','.join(self.remote_ports)}"
+        state = "" if self.enabled else " (disabled)"
+        return (f"{self.action.lower()} {self.direction.lower()} {self.protocol}{ports} "
+                f"from {','.join(self.remote_addresses)} profiles {','.join(self.profiles)}{state}")
+
+    def host_dict(self, group: str) -> dict:
+        return {
+            "name": self.name, "display_name": f"meddev: {self.name}", "description": self.description,
+            "group": group, "direction": self.direction, "action": self.action,
+            "enabled": self.enabled, "protocol": self.protocol, "local_ports": list(self.local_ports),
+            "remote_ports": list(self.remote_ports), "remote_addresses": list(self.remote_addresses),
+            "profiles": list(self.profiles),
+        }
+
+    def compare_key(self) -> tuple:
+        return (self.action, self.direction, self.protocol, self.local_ports, self.remote_ports,
+                self.remote_addresses, self.profiles, self.enabled)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredRule:
+    rule: Rule
+    control_id: str
+    title: str
+    source: tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class Desired:
+    state: str
+    profiles_enabled: tuple
+    default_inbound_block: tuple
+    rules: tuple           # DeclaredRule, built-ins included
+    exclusive: bool
+    group: str
+    management_networks: tuple
+    prefix: str = ""       # names variables in errors: "firewall_" when called by the role
+
+
+# -- canonical forms -------------------------------------------------------------------------
+
+def _port(text: str, variable: str) -> tuple:
+    low, _, high = text.partition("-")
+    try:
+        bounds = (int(low), int(high or low))
+    except ValueError:
+        bounds = (0, 0)
+    if not all(1 <= b <= 65535 for b in bounds) or bounds[0] > bounds[1] or not low.strip().isdigit():
+        raise ArgumentError(variable, f"{text!r} is not a valid port; allowed: an integer 1-65535 "
+                                      "or a range 'low-high' within 1-65535")
+    return bounds
+
+
+def canonical_ports(value, variable: str) -> tuple:
+    """Ports as Windows lists them: ("Any",) or sorted "80" / "8000-8010" strings."""
+    if value in (None, "", [], ()):
+        return ("Any",)
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if any(str(i).strip().lower() == "any" for i in items):
+        return ("Any",)
+    ranges = sorted({_port(str(i).strip(), variable) for i in items})
+    return tuple(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
+def ports_cover(ports: tuple, port: int) -> bool:
+    if ports == ("Any",):
+        return True
+    for item in ports:
+        low, _, high = item.partition("-")
+        if low.isdigit() and int(low) <= port <= int(high or low):
+            return True
+    return False
+
+
+def _address(text: str, variable: str) -> str:
+    keyword = ADDRESS_KEYWORDS.get(text.lower())
+    if keyword:
+        return keyword
+    try:
+        if "-" in text:
+            low, high = (ipaddress.ip_address(p.strip()) for p in text.split("-", 1))
+            if low.version != high.version or low > high:
+                raise ValueError(text)
+            return f"{low}-{high}"
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ArgumentError(variable, f"{text!r} is not a valid address; allowed: an IPv4/IPv6 "
+                                      "address, a CIDR such as 10.20.30.0/24 or fd00::/64, a range "
+                                      "'a-b', or one of Any, LocalSubnet, LocalSubnet4, LocalSubnet6") from None
+    single = network.prefixlen == network.max_prefixlen
+    return str(network.network_address) if single else network.with_prefixlen
+
+
+def canonical_addresses(value, variable: str) -> tuple:
+    if value in (None, "", [], ()):
+        return ("Any",)
+    items = value if isinstance(value, (list, tuple)) else [value]
+    canon = {_address(str(i).strip(), variable) for i in items}
+    return ("Any",) if "Any" in canon else tuple(sorted(canon))
+
+
+def canonical_profiles(value, variable: str) -> tuple:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    names = set()
+    for item in items:
+        lowered = str(item).strip().lower()
+        if lowered == "any":
+            return ("Any",)
+        if lowered not in PROFILES:
+            raise ArgumentError(variable, f"{item!r} is not a firewall profile; allowed: "
+                                          "domain, private, public, any")
+        names.add(lowered)
+    if not names or names == set(PROFILES):
+        return ("Any",)
+    return tuple(p.capitalize() for p in PROFILES if p in names)
+
+
+def _choice(value, choices: dict, variable: str) -> str:
+    key = str(value).strip().lower()
+    if key not in choices:
+        raise ArgumentError(variable, f"{value!r} is not allowed; allowed: {', '.join(choices)}")
+    return choices[key]
+
+
+def rule_from_host(item: dict) -> Rule:
+    """Canonicalise a rule as the host module gathered it (Windows notation)."""
+    protocol = PROTOCOLS.get(str(item.get("protocol", "Any")).lower(), str(item.get("protocol")))
+    return Rule(
+        name=item["name"], action=str(item.get("action", "")).capitalize(),
+        direction=str(item.get("direction", "")).capitalize(), protocol=protocol,
+        local_ports=canonical_ports(item.get("local_ports"), "host"),
+        remote_ports=canonical_ports(item.get("remote_ports"), "host"),
+        remote_addresses=canonical_addresses(item.get("remote_addresses"), "host"),
+        profiles=canonical_profiles(item.get("profiles") or ["any"], "host"),
+        enabled=bool(item.get("enabled", True)), description=item.get("description") or "",
+    )
+
+
+# -- validation --------------------------------------------------------------------------------
+
+def _rule_from_args(item, variable: str) -> DeclaredRule:
+    if not isinstance(item, dict):
+        raise ArgumentError(variable, "each rule must be a dictionary")
+    unknown = sorted(set(item) - RULE_KEYS)
+    if unknown:
+        raise ArgumentError(variable, f"unknown keys {unknown}; allowed: {', '.join(sorted(RULE_KEYS))}")
+    name = str(item.get("name", ""))
+    if not RULE_NAME.match(name):
+        raise ArgumentError(f"{variable}.name", f"{name!r} is not a valid rule name; allowed: 1-64 "
+                                                "characters A-Z a-z 0-9 . _ - starting with a letter or digit")
+    protocol = _choice(item.get("protocol", "tcp"), PROTOCOLS, f"{variable}.protocol")
+    local_ports = canonical_ports(item.get("local_ports"), f"{variable}.local_ports")
+    remote_ports = canonical_ports(item.get("remote_ports"), f"{variable}.remote_ports")
+    if protocol == "Any" and (local_ports, remote_ports) != (("Any",), ("Any",)):
+        raise ArgumentError(f"{variable}.protocol", "ports need protocol tcp or udp; Windows rejects "
+                                                    "port filters with protocol any")
+    action = _choice(item.get("action", "allow"), {"allow": "Allow", "block": "Block"}, f"{variable}.action")
+    if "remote_addresses" not in item and action == "Allow":
+        raise ArgumentError(f"{variable}.remote_addresses", "allow rules must be scoped: list the "
+                                                            "networks (CIDR, address, LocalSubnet) or Any explicitly")
+    rule = Rule(
+        name=name, action=action,
+        direction=_choice(item.get("direction", "inbound"), {"inbound": "Inbound", "outbound": "Outbound"},
+                          f"{variable}.direction"),
+        protocol=protocol, local_ports=local_ports, remote_ports=remote_ports,
+        remote_addresses=canonical_addresses(item.get("remote_addresses"), f"{variable}.remote_addresses"),
+        profiles=canonical_profiles(item.get("profiles") or ["any"], f"{variable}.profiles"),
+        enabled=bool(item.get("enabled", True)), description=str(item.get("description", "")),
+    )
+    source = item.get("source") or ["SRC-CS-9", "SRC-LRM-10"]
+    source = tuple(source if isinstance(source, (list, tuple)) else [source])
+    return DeclaredRule(rule, f"FW-RULE-{name}", f"Firewall rule {name}: {rule.render()}", source)
+
+
+def blocks_management(rule: Rule, ports=WINRM_PORTS) -> bool:
+    return (rule.action == "Block" and rule.enabled and rule.protocol in ("TCP", "Any")
+            and any(ports_cover(rule.local_ports, p) for p in ports))
+
+
+def _builtin_rules(args: dict, management: tuple, mgmt_ports: tuple) -> list:
+    rules = []
+    if args.get("lrm_block_web"):
+        for port, label in ((80, "HTTP"), (443, "HTTPS")):
+            rule = Rule(f"lrm-block-{label.lower()}", "Block", "Inbound", "TCP", (str(port),), ("Any",),
+                        ("Any",), ("Any",), True,
+                        f"Illumina LRM fallback: block inbound {label} (SRC-LRM-9)")
+            rules.append(DeclaredRule(rule, f"FW-LRM-BLOCK-{label}",
+                                      f"Inbound TCP {port} ({label}) blocked for Local Run Manager",
+                                      ("SRC-LRM-9", "SRC-LRM-7")))
+    if management:
+        rule = Rule("mgmt-winrm", "Allow", "Inbound", "TCP", tuple(str(p) for p in mgmt_ports), ("Any",),
+                    management, ("Any",), True, "WinRM from the declared management networks")
+        rules.append(DeclaredRule(rule, "FW-MGMT-WINRM",
+                                  "WinRM allowed from the management networks", ("SRC-CS-9",)))
+    return rules
+
+
+def validate(args: dict, prefix: str = "") -> Desired:
+    """Turn module options into a :class:`Desired`; raise :class:`ArgumentError` on bad input."""
+    def var(name):
+        return f"{prefix}{name}"
+
+    state = str(args.get("state") or "present")
+    if state not in ("present", "absent"):
+        raise ArgumentError(var("state"), f"{state!r} is not allowed; allowed: present, absent")
+    enabled = tuple(canonical_profile_names(args.get("profiles_enabled", list(PROFILES)), var("profiles_enabled")))
+    block = tuple(canonical_profile_names(args.get("default_inbound_block") or [], var("default_inbound_block")))
+    management = ()
+    if args.get("management_networks"):
+        management = canonical_addresses(args["management_networks"], var("management_networks"))
+    mgmt_ports = tuple(sorted({int(a) for a, _ in (_port(str(p), var("management_ports"))
+                                                   for p in args.get("management_ports") or WINRM_PORTS)}))
+    guarded = tuple(sorted(set(mgmt_ports) | set(WINRM_PORTS)))
+    if block and not management:
+        raise ArgumentError(var("management_networks"), f"{var('default_inbound_block')} blocks inbound "
+                            f"traffic on {', '.join(block)} by default, which would cut off WinRM: declare "
+                            "the networks management connects from (CIDR list) so the role allows WinRM first")
+    raw_rules = args.get("rules") or []
+    if not isinstance(raw_rules, list):
+        raise ArgumentError(var("rules"), "must be a list of rule dictionaries")
+    declared = [_rule_from_args(item, f"{var('rules')}[{i}]") for i, item in enumerate(raw_rules)]
+    for i, item in enumerate(declared):
+        if blocks_management(item.rule, guarded):
+            raise ArgumentError(f"{var('rules')}[{i}]", f"block rule {item.rule.name!r} covers the WinRM "
+                                f"management ports {'/'.join(map(str, guarded))} and would lock out "
+                                "management; narrow local_ports so it excludes them")
+    declared += _builtin_rules(args, management, mgmt_ports)
+    names = [d.rule.name.lower() for d in declared]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ArgumentError(var("rules"), f"rule names must be unique (built-ins lrm-block-http, "
+                                          f"lrm-block-https, mgmt-winrm included); duplicated: {duplicates}")
+    group = str(args.get("rule_group") or DEFAULT_GROUP)
+    if not RULE_NAME.match(group):
+        raise ArgumentError(var("rule_group"), f"{group!r} is not a valid group name")
+    return Desired(state, enabled, block, tuple(declared), bool(args.get("exclusive")), group, management,
+                   prefix)
+
+
+def canonical_profile_names(value, variable: str) -> list:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out = []
+    for item in items:
+        lowered = str(item).strip().lower()
+        if lowered not in PROFILES:
+            raise ArgumentError(variable, f"{item!r} is not a firewall profile; allowed: domain, private, public")
+        if lowered not in out:
+            out.append(lowered)
+    return [p for p in PROFILES if p in out]
+
+
+# -- plan ----------------------------------------------------------------------------------------
+
+def _profile_plan(desired: Desired, profiles: dict):
+    controls, changes = [], []
+    for name in PROFILES:
+        current = profiles.get(name) or {}
+        if name in desired.profiles_enabled:
+            ok = bool(current.get("enabled"))
+            control = Control(f"FW-PROFILE-{name.upper()}", f"Firewall enabled on the {name} profile",
+                              SRC_PROFILES, "enabled", "enabled" if ok else "disabled",
+                              COMPLIANT if ok else DRIFT)
+            controls.append(control)
+            if not ok:
+                changes.append(Change(control.id, "set_profile", {"profile": name, "enabled": True},
+                                      "Enabled=False", "Enabled=True"))
+        if name in desired.default_inbound_block:
+            action = str(current.get("default_inbound_action") or "NotConfigured")
+            ok = action == "Block"
+            control = Control(f"FW-DEFAULT-BLOCK-{name.upper()}",
+                              f"Inbound traffic blocked by default on the {name} profile",
+                              ("SRC-PMR-1",), "DefaultInboundAction=Block", f"DefaultInboundAction={action}",
+                              COMPLIANT if ok else DRIFT)
+            controls.append(control)
+            if not ok:
+                changes.append(Change(control.id, "set_profile",
+                                      {"profile": name, "default_inbound_action": "Block"},
+                                      f"DefaultInboundAction={action}", "DefaultInboundAction=Block"))
+    return controls, changes
+
+
+def _rule_plan(desired: Desired, owned: dict, keep_management: bool):
+    controls, creates, removes = [], [], []
+    declared = {d.rule.name.lower(): d for d in desired.rules}
+    if desired.state == "present":
+        for item in desired.rules:
+            current = owned.get(item.rule.name.lower())
+            ok = current is not None and current.compare_key() == item.rule.compare_key()
+            actual = "absent" if current is None else current.render()
+            control = Control(item.control_id, item.title, item.source, item.rule.render(), actual,
+                              COMPLIANT if ok else DRIFT)
+            controls.append(control)
+            if not ok:
+                kind = "create_rule" if current is None else "update_rule"
+                creates.append(Change(control.id, kind, {"rule": item.rule.host_dict(desired.group)},
+                                      actual, item.rule.render()))
+    absent = desired.state == "absent"
+    for key, rule in sorted(owned.items()):
+        if not absent and (not desired.exclusive or key in declared):
+            continue
+        control = Control(f"{'FW-REMOVE' if absent else 'FW-STALE'}-{rule.name}",
+                          f"Rule {rule.name} owned by this collection removed",
+                          ("SRC-LRM-4",) if absent else ("SRC-CS-9",), "absent", rule.render(), DRIFT)
+        if keep_management and rule.name == "mgmt-winrm":
+            # Removing it would cut WinRM off on a profile that blocks inbound by default.
+            controls.append(control.with_status(MANUAL, "kept: a profile blocks inbound traffic by "
+                                                "default and this rule admits WinRM; remove it by hand "
+                                                "once another WinRM allow rule exists"))
+            continue
+        controls.append(control)
+        removes.append(Change(control.id, "remove_rule", {"name": rule.name}, rule.render(), "absent"))
+    return controls, creates, removes
+
+
+def admits_winrm(rule: Rule) -> bool:
+    return (rule.action == "Allow" and rule.direction == "Inbound" and rule.enabled
+            and rule.protocol in ("TCP", "Any") and any(ports_cover(rule.local_ports, p) for p in WINRM_PORTS))
+
+
+def _winrm_open(profile: str, settings: dict, rules) -> bool:
+    """Would a WinRM connection arriving on ``profile`` get through?"""
+    blocks = settings.get("enabled") and settings.get("default_inbound_action", "NotConfigured") != "Allow"
+    return not blocks or any(
+        admits_winrm(r) and (r.profiles == ("Any",) or profile.capitalize() in r.profiles) for r in rules)
+
+
+def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list, removes: list):
+    """Refuse a plan that turns WinRM from admitted to blocked on any profile."""
+    foreign = [rule_from_host(r) for r in gathered.get("winrm_rules") or []]
+    removed = {c.params["name"].lower() for c in removes}
+    after = {k: r for k, r in owned.items() if k not in removed}
+    if desired.state == "present":
+        after.update({d.rule.name.lower(): d.rule for d in desired.rules})
+    for name in PROFILES:
+        before = dict((gathered.get("profiles") or {}).get(name) or {})
+        settings = dict(before)
+        for change in changes:
+            if change.kind == "set_profile" and change.params["profile"] == name:
+                settings.update({k: v for k, v in change.params.items() if k != "profile"})
+        if (_winrm_open(name, before, foreign + list(owned.values()))
+                and not _winrm_open(name, settings, foreign + list(after.values()))):
+            raise ArgumentError(f"{desired.prefix}management_networks", f"this change would block inbound WinRM (TCP "
+                                f"5985/5986) on the {name} profile: after it, no enabled inbound allow "
+                                "rule for WinRM covers that profile. Declare the networks management "
+                                "connects from so a WinRM allow rule is created first")
+
+
+def plan(desired: Desired, gathered: dict) -> Plan:
+    """Compare desired and gathered state; return the controls and the ordered changes."""
+    owned = {}
+    for item in gathered.get("rules") or []:
+        if str(item.get("group", "")) == desired.group:
+            rule = rule_from_host(item)
+            owned[rule.name.lower()] = rule
+    profiles = gathered.get("profiles") or {}
+    controls, changes = [], []
+    if desired.state == "present":
+        controls, changes = _profile_plan(desired, profiles)
+    blocking = any((p or {}).get("default_inbound_action") == "Block" for p in profiles.values())
+    rule_controls, creates, removes = _rule_plan(desired, owned, keep_management=blocking)
+    _lockout_guard(desired, gathered, owned, changes, removes)
+    # Order matters for safety: allow rules first, then profiles, removals last.
+    return Plan(tuple(rule_controls + controls), tuple(creates + changes + removes))

@@ -1,0 +1,169 @@
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The simulated Windows host (winsim) that the ``.py`` side of every host module runs against.
+
+One simulated host is one directory (see docs/winsim.md):
+
+    <state_dir>/
+      profile          name of the seed profile the host was created from
+      <domain>.json    one JSON document per Windows subsystem (firewall, registry, ...)
+      fs/C/...         the host's C: drive
+      calls.log        one JSON line per module execution (the WinRM round trips)
+      .lock            held for the whole of one module execution
+
+The connection plugin ``meddev.hardening.winsim`` passes the state directory and the
+latency/fault settings to the module process in environment variables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+import time
+
+ENV_STATE_DIR = "WINSIM_STATE_DIR"
+ENV_LATENCY_MS = "WINSIM_LATENCY_MS"
+ENV_FAIL_CALL = "WINSIM_FAIL_CALL"
+
+CALLS_LOG = "calls.log"
+FILES_DIR = "fs"
+
+
+class SimError(Exception):
+    """The simulated host refused an operation, as Windows would."""
+
+
+class SimFault(SimError):
+    """A fault injected on purpose (``winsim_fail_call``)."""
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def atomic_write_bytes(path: pathlib.Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the old or the new bytes, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class SimHost:
+    """State store of one simulated Windows host."""
+
+    def __init__(self, state_dir, latency_ms=0, fail_call=0):
+        self.state_dir = pathlib.Path(state_dir)
+        self.latency_ms = int(latency_ms or 0)
+        self.fail_call = int(fail_call or 0)
+
+    @classmethod
+    def from_env(cls, environ=None) -> SimHost:
+        environ = os.environ if environ is None else environ
+        state_dir = environ.get(ENV_STATE_DIR)
+        if not state_dir:
+            raise SimError(
+                "this is the simulated (winsim) implementation of a Windows module; it runs only "
+                "through the meddev.hardening.winsim connection. Real hosts run the .ps1 module."
+            )
+        host = cls(state_dir, environ.get(ENV_LATENCY_MS, 0), environ.get(ENV_FAIL_CALL, 0))
+        if not host.state_dir.is_dir():
+            raise SimError(
+                f"simulated host state directory {state_dir} does not exist: seed it first "
+                "(make lab-reset, or the meddev.hardening.winsim_seed action)"
+            )
+        return host
+
+    # -- one module execution -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def call(self, module: str):
+        """Account for one module execution: lock, log, latency, injected fault."""
+        with open(self.state_dir / ".lock", "a+") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            number = self.call_count() + 1
+            fault = self.fail_call == number
+            entry = {"module": module, "time": utc_now(), "n": number}
+            if fault:
+                entry["fault"] = "fail_call"
+            with open(self.state_dir / CALLS_LOG, "a", encoding="utf-8") as log:
+                log.write(json.dumps(entry, sort_keys=True) + "\n")
+            if self.latency_ms:
+                time.sleep(self.latency_ms / 1000.0)
+            if fault:
+                raise SimFault(f"winsim: injected fault on call {number} ({module})")
+            yield self
+
+    def call_count(self) -> int:
+        return len(self.calls())
+
+    def calls(self) -> list:
+        try:
+            lines = (self.state_dir / CALLS_LOG).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
+
+    # -- subsystem documents --------------------------------------------------------------
+
+    def read(self, domain: str, default=None):
+        path = self.state_dir / f"{domain}.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {} if default is None else default
+
+    def write(self, domain: str, data) -> None:
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+        atomic_write_bytes(self.state_dir / f"{domain}.json", text.encode("utf-8"))
+
+    # -- the C: drive ------------------------------------------------------------------------
+
+    def windows_path(self, path: str) -> pathlib.Path:
+        """Map ``C:\\a\\b`` to ``<state>/fs/C/a/b``, matching existing names case-insensitively."""
+        drive, sep, rest = path.replace("/", "\\").partition(":\\")
+        if not sep or len(drive) != 1 or not drive.isalpha():
+            raise SimError(f"not an absolute Windows path: {path!r}")
+        current = self.state_dir / FILES_DIR / drive.upper()
+        for part in [p for p in rest.split("\\") if p]:
+            if part in (".", ".."):
+                raise SimError(f"relative segment in Windows path: {path!r}")
+            match = None
+            if current.is_dir():
+                lowered = part.lower()
+                match = next((c for c in current.iterdir() if c.name.lower() == lowered), None)
+            current = match if match is not None else current / part
+        return current
+
+
+def seed(state_dir, profile_name: str, profile: dict) -> SimHost:
+    """Create (or re-create) a simulated host from a profile document."""
+    root = pathlib.Path(state_dir)
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    host = SimHost(root)
+    (root / "profile").write_text(profile_name + "\n", encoding="utf-8")
+    for domain, document in sorted((profile.get("state") or {}).items()):
+        host.write(domain, document)
+    for win_path, content in sorted((profile.get("files") or {}).items()):
+        target = host.windows_path(win_path)
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        atomic_write_bytes(target, data)
+    (root / FILES_DIR / "C").mkdir(parents=True, exist_ok=True)
+    (root / CALLS_LOG).write_text("", encoding="utf-8")
+    return host

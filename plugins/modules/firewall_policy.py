@@ -1,0 +1,300 @@
+#!/usr/bin/python
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Docs of meddev.hardening.firewall_policy, and its simulated-host (winsim) implementation.
+
+Real Windows hosts run ``firewall_policy.ps1``. The action plugin of the same name does the
+validation and planning and calls this host module twice at most: ``phase=gather`` and
+``phase=apply`` (see docs/host-contract.md).
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: firewall_policy
+short_description: Manage Windows Defender Firewall profiles and the rules this collection owns
+version_added: 0.1.0
+description:
+  - Enables the firewall profiles, optionally blocks inbound traffic by default, and manages
+    firewall rules in one rule group that this collection owns. Rules outside that group are
+    never changed or removed.
+  - Works in three steps, one host round trip each at most; gather the profiles and owned
+    rules, plan the changes on the controller, apply them all in one call (skipped in check
+    mode and on audit-only hosts, C(meddev_enforce=false)).
+  - Refuses, before the host is touched, any block rule that covers the WinRM ports 5985/5986,
+    and a default inbound block without declared management networks. After gathering, it also
+    refuses any plan that would leave WinRM blocked on a profile where it was admitted.
+  - Every result carries C(controls), one per requirement with its vendor source
+    (for example C(SRC-LRM-9)), and C(host_calls).
+author:
+  - meddev.hardening contributors
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: windows
+options:
+  state:
+    description:
+      - C(present) enforces the declared state. C(absent) removes every rule the collection owns
+        (rollback) and leaves the profile settings as they are.
+    type: str
+    choices: [present, absent]
+    default: present
+  profiles_enabled:
+    description: Firewall profiles that must be enabled.
+    type: list
+    elements: str
+    choices: [domain, private, public]
+    default: [domain, private, public]
+  default_inbound_block:
+    description:
+      - Profiles whose default inbound action must be C(Block) (SRC-PMR-1).
+      - Requires O(management_networks), so that WinRM stays reachable.
+    type: list
+    elements: str
+    choices: [domain, private, public]
+    default: []
+  lrm_block_web:
+    description:
+      - Block inbound TCP 80 and 443, the Illumina Local Run Manager fallback when the vendor
+        patch cannot run (SRC-LRM-9). The firewall role turns it on for C(illumina_lrm) hosts.
+    type: bool
+    default: false
+  management_networks:
+    description:
+      - Networks that manage the host (CIDR, addresses, C(LocalSubnet)). When set, a rule
+        C(mgmt-winrm) allows O(management_ports) from them.
+    type: list
+    elements: str
+    default: []
+  management_ports:
+    description: WinRM ports allowed from O(management_networks); 5985 and 5986 are always protected.
+    type: list
+    elements: int
+    default: [5985, 5986]
+  rules:
+    description: Rules to enforce, in the owned rule group.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Rule name (the rule's ID), 1-64 characters C([A-Za-z0-9._-]).
+        type: str
+        required: true
+      description:
+        description: Shown in the Windows firewall console.
+        type: str
+      action:
+        description: Allow or block.
+        type: str
+        choices: [allow, block]
+        default: allow
+      direction:
+        type: str
+        choices: [inbound, outbound]
+        default: inbound
+        description: Traffic direction.
+      protocol:
+        type: str
+        choices: [tcp, udp, any]
+        default: tcp
+        description: IP protocol; ports need C(tcp) or C(udp).
+      local_ports:
+        description: Ports or ranges (C(104), C(8000-8010)); empty means any.
+        type: list
+        elements: str
+      remote_ports:
+        description: Remote ports or ranges; empty means any.
+        type: list
+        elements: str
+      remote_addresses:
+        description:
+          - Addresses, CIDR networks (IPv4/IPv6), ranges C(a-b), C(LocalSubnet) or C(Any).
+          - Required for allow rules, so that nothing is opened to everyone by accident.
+        type: list
+        elements: str
+      profiles:
+        description: Profiles the rule applies to.
+        type: list
+        elements: str
+        default: [any]
+      enabled:
+        type: bool
+        default: true
+        description: Whether the rule is enabled.
+      source:
+        description: Vendor requirement ids this rule implements, shown in the report.
+        type: list
+        elements: str
+  exclusive:
+    description: Remove owned rules that are no longer declared.
+    type: bool
+    default: false
+  rule_group:
+    description: The rule group that marks the rules this collection owns.
+    type: str
+    default: meddev.hardening
+  variable_prefix:
+    description: Prefix for variable names in error messages; the role sets C(firewall_).
+    type: str
+    default: ""
+notes:
+  - The host side is C(firewall_policy.ps1) (NetSecurity cmdlets); the simulated host side is this
+    file's C(main), used through the C(meddev.hardening.winsim) connection.
+seealso:
+  - name: Host module contract
+    description: docs/host-contract.md in this collection.
+    link: https://example.invalid/meddev/hardening/docs/host-contract.md
+"""
+
+EXAMPLES = r"""
+- name: Firewall on, LRM web ports closed, DICOM from the modality VLAN only
+  meddev.hardening.firewall_policy:
+    lrm_block_web: true
+    management_networks: [10.10.0.0/24]
+    rules:
+      - name: dicom-from-modalities
+        local_ports: ["104", "11112"]
+        remote_addresses: [10.20.30.0/24]
+        source: [SRC-CS-9]
+"""
+
+RETURN = r"""
+controls:
+  description: One entry per control with id, title, source, status, expected, actual, message.
+  returned: always
+  type: list
+  elements: dict
+host_calls:
+  description: Host round trips this task made (1 for gather, 2 with apply).
+  returned: always
+  type: int
+"""
+
+import ipaddress  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (  # noqa: E402
+    SimError, SimHost,
+)
+
+HOST_ARGUMENT_SPEC = {
+    "phase": {"type": "str", "required": True, "choices": ["gather", "apply"]},
+    "rule_group": {"type": "str", "required": True},
+    "changes": {"type": "list", "elements": "dict", "default": []},
+}
+WINRM = {"5985", "5986"}
+
+
+def _display_address(text: str) -> str:
+    """Windows shows IPv4 networks with a dotted mask (10.1.0.0/255.255.0.0)."""
+    if "/" not in text:
+        return text
+    network = ipaddress.ip_network(text, strict=False)
+    if network.version == 4:
+        return f"{network.network_address}/{network.netmask}"
+    return network.with_prefixlen
+
+
+def _contract_rule(rule: dict) -> dict:
+    return {
+        "name": rule["Name"], "display_name": rule["DisplayName"], "description": rule["Description"],
+        "group": rule["Group"], "direction": rule["Direction"], "action": rule["Action"],
+        "enabled": rule["Enabled"], "protocol": rule["Protocol"], "local_ports": rule["LocalPort"],
+        "remote_ports": rule["RemotePort"], "remote_addresses": rule["RemoteAddress"],
+        "profiles": rule["Profile"].split(", "),
+    }
+
+
+def gather(state: dict, group: str) -> dict:
+    profiles = {
+        name.lower(): {"enabled": p["Enabled"], "default_inbound_action": p["DefaultInboundAction"]}
+        for name, p in state.get("profiles", {}).items()
+    }
+    rules = state.get("rules", [])
+    owned = [_contract_rule(r) for r in rules if r["Group"] == group]
+    winrm = [_contract_rule(r) for r in rules
+             if r["Group"] != group and r["Enabled"] and r["Direction"] == "Inbound"
+             and r["Action"] == "Allow" and r["Protocol"] in ("TCP", "Any")
+             and (WINRM & set(r["LocalPort"]) or r["LocalPort"] == ["Any"])]
+    return {"profiles": profiles, "rules": owned, "winrm_rules": winrm}
+
+
+def _find(state: dict, name: str):
+    return next((r for r in state["rules"] if r["Name"].lower() == name.lower()), None)
+
+
+def _windows_rule(spec: dict, group: str) -> dict:
+    protocol = spec["protocol"]
+    if protocol not in ("TCP", "UDP", "Any"):
+        raise SimError(f"invalid protocol {protocol!r}")
+    ports = (spec.get("local_ports") or ["Any"], spec.get("remote_ports") or ["Any"])
+    if protocol == "Any" and ports != (["Any"], ["Any"]):
+        raise SimError("The port filter cannot be used with protocol Any")
+    if spec["direction"] not in ("Inbound", "Outbound") or spec["action"] not in ("Allow", "Block"):
+        raise SimError("invalid direction or action")
+    return {
+        "Name": spec["name"], "DisplayName": spec["display_name"], "Description": spec.get("description", ""),
+        "Group": group, "Direction": spec["direction"], "Action": spec["action"],
+        "Enabled": bool(spec["enabled"]), "Protocol": protocol, "LocalPort": ports[0], "RemotePort": ports[1],
+        "RemoteAddress": [_display_address(a) for a in spec.get("remote_addresses") or ["Any"]],
+        "Profile": ", ".join(spec.get("profiles") or ["Any"]),
+    }
+
+
+def apply_change(state: dict, change: dict, group: str) -> None:
+    """Carry out one change as the NetSecurity cmdlets would (strict where Windows is)."""
+    kind = change.get("kind")
+    if kind == "set_profile":
+        profile = state["profiles"][change["profile"].capitalize()]
+        if "enabled" in change:
+            profile["Enabled"] = bool(change["enabled"])
+        if "default_inbound_action" in change:
+            profile["DefaultInboundAction"] = change["default_inbound_action"]
+    elif kind == "create_rule":
+        if _find(state, change["rule"]["name"]) is not None:
+            raise SimError("Cannot create a file when that file already exists.")
+        state["rules"].append(_windows_rule(change["rule"], group))
+    elif kind in ("update_rule", "remove_rule"):
+        name = change["rule"]["name"] if kind == "update_rule" else change["name"]
+        current = _find(state, name)
+        if current is None:
+            raise SimError(f"No MSFT_NetFirewallRule objects found with property 'Name' equal to '{name}'.")
+        if current["Group"] != group:
+            raise SimError(f"refusing to change rule {name!r}: it is not in the group {group!r}")
+        state["rules"].remove(current)
+        if kind == "update_rule":
+            state["rules"].append(_windows_rule(change["rule"], group))
+    else:
+        raise SimError(f"unknown change kind {kind!r}")
+
+
+def main():
+    module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
+    group = module.params["rule_group"]
+    applied = 0
+    try:
+        host = SimHost.from_env()
+        with host.call("firewall_policy"):
+            state = host.read("firewall", {"profiles": {}, "rules": []})
+            if module.params["phase"] == "gather":
+                module.exit_json(changed=False, state=gather(state, group))
+            if module.check_mode:
+                module.fail_json(msg="apply is never run in check mode", applied=0)
+            for change in module.params["changes"]:
+                apply_change(state, change, group)
+                host.write("firewall", state)  # each cmdlet takes effect at once on Windows too
+                applied += 1
+            module.exit_json(changed=applied > 0, applied=applied, state=gather(state, group))
+    except SimError as error:
+        module.fail_json(msg=str(error), applied=applied)
+
+
+if __name__ == "__main__":
+    main()

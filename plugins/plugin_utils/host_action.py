@@ -1,0 +1,113 @@
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Base class of the collection's action plugins: gather -> plan -> apply over one host module.
+
+A subclass names its host module and supplies three pure steps (validate, plan, and the host
+arguments). This class does the I/O: one gather call, at most one apply call, never an apply
+in check mode or on an audit-only host, and a result with ``controls`` and ``host_calls``.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
+    DRIFT, FAILED, FIXED, ArgumentError, mark_unchanged, summarize,
+)
+
+
+class HostAction(ActionBase):
+    """gather -> plan -> apply. Subclasses set HOST_MODULE and DIFF_HEADER and the hooks below."""
+
+    HOST_MODULE = ""
+    DIFF_HEADER = ""
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    # -- hooks (pure) ----------------------------------------------------------------------------
+
+    def validate(self, args: dict, prefix: str):
+        raise NotImplementedError
+
+    def host_args(self, desired) -> dict:
+        """Options for the host module common to gather and apply."""
+        return {}
+
+    def plan(self, desired, gathered: dict):
+        raise NotImplementedError
+
+    # -- I/O -----------------------------------------------------------------------------------------
+
+    def _host(self, phase: str, args: dict, task_vars: dict) -> dict:
+        return self._execute_module(module_name=self.HOST_MODULE, module_args={"phase": phase, **args},
+                                    task_vars=task_vars)
+
+    def _enforce(self, task_vars: dict) -> bool:
+        value = task_vars.get("meddev_enforce", True)
+        return boolean(self._templar.template(value), strict=True)
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        prefix = str(args.pop("variable_prefix", "") or "")
+        try:
+            desired = self.validate(args, prefix)
+            enforce = self._enforce(task_vars)
+        except (ArgumentError, TypeError) as error:
+            return {**result, "failed": True, "msg": str(error), "controls": [], "host_calls": 0}
+
+        gathered = self._host("gather", self.host_args(desired), task_vars)
+        if gathered.get("failed"):
+            return {**result, "failed": True, "controls": [], "host_calls": 1,
+                    "msg": f"gather failed, nothing was changed: {gathered.get('msg')}"}
+        try:
+            plan = self.plan(desired, gathered["state"])
+        except ArgumentError as error:
+            return {**result, "failed": True, "msg": f"{error} (nothing was changed)", "controls": [],
+                    "host_calls": 1}
+
+        calls, changed = 1, False
+        controls = list(plan.controls)
+        if plan.changes and enforce and not self._task.check_mode:
+            applied = self._host("apply", {**self.host_args(desired),
+                                           "changes": [c.as_host_dict() for c in plan.changes]}, task_vars)
+            calls += 1
+            changed = int(applied.get("applied") or 0) > 0
+            controls = self._outcome(desired, plan, applied)
+        else:
+            controls = mark_unchanged(controls, enforce, self._task.check_mode)
+            changed = bool(plan.changes) and enforce
+
+        result.update(changed=changed, controls=[c.as_dict() for c in controls], host_calls=calls,
+                      enforce=enforce)
+        if plan.changes and self._task.diff:
+            result["diff"] = plan.diff(self.DIFF_HEADER)
+        counts = {k: v for k, v in summarize(controls).items() if v}
+        result["msg"] = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no controls"
+        if counts.get(FAILED):
+            result["failed"] = True
+        return result
+
+    def _outcome(self, desired, plan, applied: dict) -> list:
+        """Statuses after apply: fixed where the host confirms it, failed for the rest."""
+        done = {c.control for c in plan.changes[: int(applied.get("applied") or 0)]}
+        if applied.get("failed"):
+            error = str(applied.get("msg") or "apply failed")
+            return [c.with_status(FIXED) if c.id in done else
+                    c.with_status(FAILED, f"not applied: {error}") if c.status == DRIFT else c
+                    for c in plan.controls]
+        verify = {c.id: c for c in self.plan(desired, applied["state"]).controls}
+        out = []
+        for control in plan.controls:
+            if control.status != DRIFT:
+                out.append(control)
+                continue
+            after = verify.get(control.id)
+            if after is not None and after.status == DRIFT:
+                out.append(control.with_status(FAILED, "applied, but the host still differs", after.actual))
+            else:
+                out.append(control.with_status(FIXED, "", after.actual if after else control.expected))
+        return out

@@ -1,0 +1,31 @@
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Named seed profiles for simulated hosts (tests/fixtures/profiles/<name>.yml)."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import yaml
+
+PROFILE_DIR = pathlib.Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "profiles"
+PROFILE_NAME = re.compile(r"^[a-z0-9_]+$")
+
+
+def available() -> list:
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yml"))
+
+
+def load(name: str, profile_dir=None) -> dict:
+    """Return the profile document; raise ValueError naming the allowed profiles."""
+    directory = pathlib.Path(profile_dir) if profile_dir else PROFILE_DIR
+    path = directory / f"{name}.yml"
+    if not PROFILE_NAME.match(str(name)) or not path.is_file():
+        names = sorted(p.stem for p in directory.glob("*.yml"))
+        raise ValueError(f"winsim_profile: unknown profile {name!r}; allowed: {', '.join(names)}")
+    with open(path, encoding="utf-8") as handle:
+        document = yaml.safe_load(handle) or {}
+    if not isinstance(document, dict) or not isinstance(document.get("state", {}), dict):
+        raise ValueError(f"winsim profile {path}: expected a mapping with 'state' and 'files'")
+    return document
