@@ -28,10 +28,10 @@ options:
         key: report_dir
 """
 
-from ansible import context  # noqa: E402
-from ansible.plugins.callback import CallbackBase  # noqa: E402
+from ansible import context
+from ansible.plugins.callback import CallbackBase
 
-from ansible_collections.meddev.hardening.plugins.plugin_utils import report  # noqa: E402
+from ansible_collections.meddev.hardening.plugins.plugin_utils import report
 
 
 class CallbackModule(CallbackBase):

@@ -49,11 +49,11 @@ options:
       - name: winsim_fail_call
 """
 
-import os  # noqa: E402
+import os
 
-from ansible.plugins.connection.local import Connection as LocalConnection  # noqa: E402
+from ansible.plugins.connection.local import Connection as LocalConnection
 
-from ansible_collections.meddev.hardening.plugins.module_utils import winsim  # noqa: E402
+from ansible_collections.meddev.hardening.plugins.module_utils import winsim
 
 
 class Connection(LocalConnection):

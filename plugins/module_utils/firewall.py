@@ -14,7 +14,13 @@ import ipaddress
 import re
 
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
-    COMPLIANT, DRIFT, MANUAL, ArgumentError, Change, Control, Plan,
+    COMPLIANT,
+    DRIFT,
+    MANUAL,
+    ArgumentError,
+    Change,
+    Control,
+    Plan,
 )
 
 PROFILES = ("domain", "private", "public")
@@ -88,7 +94,7 @@ class Desired:
 # -- canonical forms -------------------------------------------------------------------------
 
 def _port(text: str, variable: str) -> tuple:
-    low, _, high = text.partition("-")
+    low, dummy, high = text.partition("-")
     try:
         bounds = (int(low), int(high or low))
     except ValueError:
@@ -114,7 +120,7 @@ def ports_cover(ports: tuple, port: int) -> bool:
     if ports == ("Any",):
         return True
     for item in ports:
-        low, _, high = item.partition("-")
+        low, dummy, high = item.partition("-")
         if low.isdigit() and int(low) <= port <= int(high or low):
             return True
     return False
@@ -256,7 +262,7 @@ def validate(args: dict, prefix: str = "") -> Desired:
     management = ()
     if args.get("management_networks"):
         management = canonical_addresses(args["management_networks"], var("management_networks"))
-    mgmt_ports = tuple(sorted({int(a) for a, _ in (_port(str(p), var("management_ports"))
+    mgmt_ports = tuple(sorted({int(a) for a, dummy in (_port(str(p), var("management_ports"))
                                                    for p in args.get("management_ports") or WINRM_PORTS)}))
     guarded = tuple(sorted(set(mgmt_ports) | set(WINRM_PORTS)))
     if block and not management:

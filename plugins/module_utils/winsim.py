@@ -44,7 +44,7 @@ class SimFault(SimError):
 
 
 def utc_now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def atomic_write_bytes(path: pathlib.Path, data: bytes) -> None:

@@ -176,12 +176,13 @@ host_calls:
   type: int
 """
 
-import ipaddress  # noqa: E402
+import ipaddress
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (  # noqa: E402
-    SimError, SimHost,
+from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (
+    SimError,
+    SimHost,
 )
 
 HOST_ARGUMENT_SPEC = {

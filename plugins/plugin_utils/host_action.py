@@ -13,7 +13,12 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
-    DRIFT, FAILED, FIXED, ArgumentError, mark_unchanged, summarize,
+    DRIFT,
+    FAILED,
+    FIXED,
+    ArgumentError,
+    mark_unchanged,
+    summarize,
 )
 
 

@@ -54,7 +54,7 @@ class RunRecorder:
 
 
 def utc_stamp() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def write(report: dict, report_dir) -> pathlib.Path:
