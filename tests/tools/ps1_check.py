@@ -41,7 +41,10 @@ def problems(source: bytes) -> list:
                 found.append(f"{where} dynamic code: [scriptblock]::Create")
         elif node.type == "command" and node.children and node.children[0].type == "command_invokation_operator":
             target = node.children[1] if len(node.children) > 1 else None
-            if target is None or target.type != "command_name":
+            literal = target is not None and target.type == "command_name_expr" and all(
+                c.type == "path_command_name" and all(t.type == "path_command_name_token" for t in c.children)
+                for c in target.children)
+            if not literal:
                 found.append(f"{where} dynamic code: invocation operator on a computed command")
     return found
 
