@@ -1,0 +1,144 @@
+"""The firewall role end to end on the simulated lab: round trips, drift, safety, rollback."""
+
+import time
+
+import pytest
+
+HOST = "lrm-miseq-01"
+pytestmark = pytest.mark.integration
+
+
+def output(result):
+    return result.stdout + result.stderr
+
+
+def test_round_trips_and_idempotence(lab):
+    check = lab.playbook("site.yml", "--check")
+    assert check.returncode == 0, output(check)
+    assert len(lab.calls(HOST)) <= 2
+    assert lab.latest_report()["hosts"][HOST]["round_trips"] == len(lab.calls(HOST))
+
+    before = len(lab.calls(HOST))
+    apply = lab.playbook("site.yml")
+    assert apply.returncode == 0, output(apply)
+    assert len(lab.calls(HOST)) - before <= 3
+    assert "changed=1" in apply.stdout
+
+    again = lab.playbook("site.yml")
+    assert again.returncode == 0 and f"{HOST}" in again.stdout
+    assert "changed=0" in again.stdout, output(again)
+    assert {c["status"] for c in lab.controls(HOST).values()} == {"compliant"}
+
+
+def test_drift_fails_on_a_fresh_lab_and_passes_after_apply(lab):
+    fresh = lab.playbook("drift.yml")
+    assert fresh.returncode != 0
+    assert "FW-PROFILE-PUBLIC" in output(fresh) and "FW-LRM-BLOCK-HTTP" in output(fresh)
+    assert lab.latest_report()["mode"] == "check"
+    assert lab.playbook("site.yml").returncode == 0
+    clean = lab.playbook("drift.yml")
+    assert clean.returncode == 0, output(clean)
+    assert lab.latest_report()["summary"]["drift"] == 0
+
+
+def test_a_setting_changed_on_the_host_is_drift_again(lab):
+    assert lab.playbook("site.yml").returncode == 0
+    sim = lab.sim(HOST)
+    state = sim.read("firewall")
+    state["profiles"]["Public"]["Enabled"] = False
+    sim.write("firewall", state)
+    drift = lab.playbook("drift.yml")
+    assert drift.returncode != 0
+    problems = [c["id"] for c in lab.controls(HOST).values() if c["status"] == "drift"]
+    assert problems == ["FW-PROFILE-PUBLIC"]
+
+
+@pytest.mark.parametrize(("extra", "variable", "hint"), [
+    ({"firewall_rules": [{"name": "no-winrm", "action": "block", "local_ports": ["5985"]}]},
+     "firewall_rules[0]", "lock out management"),
+    ({"firewall_rules": [{"name": "dicom", "local_ports": ["70000"], "remote_addresses": ["10.20.30.0/24"]}]},
+     "firewall_rules[0].local_ports", "1-65535"),
+    ({"firewall_rules": [{"name": "dicom", "local_ports": ["104"], "remote_addresses": ["10.20.30.0/33"]}]},
+     "firewall_rules[0].remote_addresses", "CIDR"),
+    ({"firewall_default_inbound_block": ["public"], "firewall_management_networks": []},
+     "firewall_management_networks", "WinRM"),
+    ({"firewall_state": "gone"}, "firewall_state", "present, absent"),
+])
+def test_bad_input_fails_clearly_and_leaves_the_host_byte_identical(lab, extra, variable, hint):
+    before = lab.fingerprint(HOST)
+    result = lab.playbook("site.yml", extra=extra)
+    assert result.returncode != 0
+    assert variable in output(result) and hint in output(result)
+    assert lab.fingerprint(HOST) == before  # not even a gather: calls.log is unchanged too
+
+
+def test_check_mode_changes_nothing_and_diff_shows_the_changes(lab):
+    before = lab.fingerprint(HOST, include_calls=False)
+    result = lab.playbook("site.yml", "--check", "--diff")
+    assert result.returncode == 0, output(result)
+    assert lab.fingerprint(HOST, include_calls=False) == before
+    assert "-FW-PROFILE-PUBLIC: Enabled=False" in result.stdout
+    assert "+FW-PROFILE-PUBLIC: Enabled=True" in result.stdout
+    assert "+FW-LRM-BLOCK-HTTPS: block inbound TCP port 443" in result.stdout
+    assert "FW-PROFILE-DOMAIN" not in result.stdout  # compliant settings are not in the diff
+
+
+def test_audit_only_host_is_only_read(lab):
+    before = lab.fingerprint(HOST, include_calls=False)
+    result = lab.playbook("site.yml", extra={"meddev_enforce": False})
+    assert result.returncode == 0, output(result)
+    assert lab.fingerprint(HOST, include_calls=False) == before
+    assert [c["n"] for c in lab.calls(HOST)] == [1]  # one gather, no apply
+    public = lab.controls(HOST)["FW-PROFILE-PUBLIC"]
+    assert public["status"] == "drift" and "audit-only" in public["message"]
+
+
+def test_fault_during_apply_fails_the_unapplied_controls_then_converges(lab):
+    result = lab.playbook("site.yml", extra={"winsim_fail_call": 2})
+    assert result.returncode != 0
+    statuses = {cid: c["status"] for cid, c in lab.controls(HOST).items()}
+    assert statuses == {"FW-LRM-BLOCK-HTTP": "failed", "FW-LRM-BLOCK-HTTPS": "failed", "FW-MGMT-WINRM": "failed",
+                        "FW-PROFILE-PUBLIC": "failed", "FW-PROFILE-DOMAIN": "compliant",
+                        "FW-PROFILE-PRIVATE": "compliant"}
+    assert lab.playbook("site.yml").returncode == 0
+    assert lab.playbook("drift.yml").returncode == 0
+
+
+def test_absent_removes_exactly_the_owned_rules(lab):
+    foreign = [r for r in lab.sim(HOST).read("firewall")["rules"]]
+    assert lab.playbook("site.yml").returncode == 0
+    result = lab.playbook("site.yml", extra={"firewall_state": "absent"})
+    assert result.returncode == 0, output(result)
+    assert lab.sim(HOST).read("firewall")["rules"] == foreign
+    assert {c["status"] for c in lab.controls(HOST).values()} == {"fixed"}
+
+
+def test_exclusive_removes_undeclared_owned_rules(lab):
+    dicom = {"name": "dicom", "local_ports": ["104"], "remote_addresses": ["10.20.30.0/24"], "source": ["SRC-CS-9"]}
+    assert lab.playbook("site.yml", extra={"firewall_rules": [dicom]}).returncode == 0
+    names = {r["Name"] for r in lab.sim(HOST).read("firewall")["rules"]}
+    assert "dicom" in names
+    assert lab.controls(HOST)["FW-RULE-dicom"]["source"] == ["SRC-CS-9"]
+    result = lab.playbook("site.yml", extra={"firewall_exclusive": True})
+    assert result.returncode == 0, output(result)
+    assert "dicom" not in {r["Name"] for r in lab.sim(HOST).read("firewall")["rules"]}
+    assert lab.controls(HOST)["FW-STALE-dicom"]["status"] == "fixed"
+
+
+def test_injected_latency_is_paid_per_call(lab):
+    started = time.monotonic()
+    assert lab.playbook("site.yml", "--check").returncode == 0
+    fast = time.monotonic() - started
+    started = time.monotonic()
+    assert lab.playbook("site.yml", "--check", extra={"winsim_latency_ms": 2500}).returncode == 0
+    slow = time.monotonic() - started
+    assert len(lab.calls(HOST)) == 2  # one gather per check run
+    assert slow - fast >= 2.0, (fast, slow)  # the one round trip paid its 2.5 s
+
+
+def test_lab_reset_playbook_reseeds(lab):
+    assert lab.playbook("site.yml").returncode == 0
+    result = lab.playbook("lab_reset.yml")
+    assert result.returncode == 0, output(result)
+    assert lab.calls(HOST) == []
+    assert lab.sim(HOST).read("firewall")["profiles"]["Public"]["Enabled"] is False
