@@ -94,7 +94,7 @@ class Desired:
 # -- canonical forms -------------------------------------------------------------------------
 
 def _port(text: str, variable: str) -> tuple:
-    low, dummy, high = text.partition("-")
+    low, _sep, high = text.partition("-")
     try:
         bounds = (int(low), int(high or low))
     except ValueError:
@@ -120,7 +120,7 @@ def ports_cover(ports: tuple, port: int) -> bool:
     if ports == ("Any",):
         return True
     for item in ports:
-        low, dummy, high = item.partition("-")
+        low, _sep, high = item.partition("-")
         if low.isdigit() and int(low) <= port <= int(high or low):
             return True
     return False
@@ -262,7 +262,7 @@ def validate(args: dict, prefix: str = "") -> Desired:
     management = ()
     if args.get("management_networks"):
         management = canonical_addresses(args["management_networks"], var("management_networks"))
-    mgmt_ports = tuple(sorted({int(a) for a, dummy in (_port(str(p), var("management_ports"))
+    mgmt_ports = tuple(sorted({int(a) for a, _high in (_port(str(p), var("management_ports"))
                                                    for p in args.get("management_ports") or WINRM_PORTS)}))
     guarded = tuple(sorted(set(mgmt_ports) | set(WINRM_PORTS)))
     if block and not management:

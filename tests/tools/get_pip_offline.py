@@ -7,11 +7,10 @@ ansible-test runs the bootstrap script inside each sanity venv with pip-install 
 ``ensurepip``; the packages themselves still come from the package index as usual.
 """
 
+import ensurepip
 import glob
 import os
 import sys
-
-import ensurepip
 
 wheels = glob.glob(os.path.join(os.path.dirname(ensurepip.__file__), "_bundled", "pip-*.whl"))
 sys.path.insert(0, wheels[0])
