@@ -33,8 +33,8 @@ lab-reset: $(VENV)/.run-deps
 
 ## make test: every test: unit, lint, PowerShell syntax, sanity, molecule, integration, build.
 test: $(VENV)/.dev-deps
-	$(BIN)/python -m pytest -q tests/unit tests/integration
 	$(MAKE) --no-print-directory lint pwsh-syntax sanity molecule
+	$(BIN)/python -m pytest -q tests/unit tests/integration
 
 unit: $(VENV)/.dev-deps
 	$(BIN)/python -m pytest -q tests/unit
@@ -54,7 +54,7 @@ sanity: $(VENV)/.dev-deps
 	tests/tools/sanity.sh
 
 molecule: $(VENV)/.dev-deps
-	cd molecule/.. && for s in $$(ls molecule); do $(BIN)/molecule test -s $$s || exit 1; done
+	for scenario in $$(ls molecule); do $(BIN)/molecule test -s $$scenario || exit 1; done
 
 build: $(VENV)/.run-deps
 	mkdir -p build
