@@ -17,14 +17,14 @@ def inventory(name):
 
 
 def test_example_hospital_uses_winrm_https_with_validation():
-    hostvars, data = inventory("example_hospital")
+    hostvars, _data = inventory("example_hospital")
     assert len(hostvars) == 5
     for name, host in hostvars.items():
         assert host["ansible_connection"] == "winrm", name
         assert host["ansible_port"] == 5986
         assert host["ansible_winrm_scheme"] == "https"
         assert host["ansible_winrm_server_cert_validation"] == "validate"
-        assert host["ansible_password"] == "{{ vault_winrm_password }}"  # only ever from the vault
+        assert host["ansible_password"] == "{{ vault_winrm_password }}"  # noqa: S105 - a vault reference
 
 
 def test_vendor_locked_hosts_are_audit_only():
