@@ -105,6 +105,13 @@ def _port(text: str, variable: str) -> tuple:
     return bounds
 
 
+def _single_port(value, variable: str) -> int:
+    low, high = _port(str(value).strip(), variable)
+    if low != high:
+        raise ArgumentError(variable, f"{value!r} is a range; allowed: single ports 1-65535")
+    return low
+
+
 def canonical_ports(value, variable: str) -> tuple:
     """Ports as Windows lists them: ("Any",) or sorted "80" / "8000-8010" strings."""
     if value in (None, "", [], ()):
@@ -262,8 +269,8 @@ def validate(args: dict, prefix: str = "") -> Desired:
     management = ()
     if args.get("management_networks"):
         management = canonical_addresses(args["management_networks"], var("management_networks"))
-    mgmt_ports = tuple(sorted({int(a) for a, _high in (_port(str(p), var("management_ports"))
-                                                   for p in args.get("management_ports") or WINRM_PORTS)}))
+    mgmt_ports = tuple(sorted({_single_port(p, var("management_ports"))
+                               for p in args.get("management_ports") or WINRM_PORTS}))
     guarded = tuple(sorted(set(mgmt_ports) | set(WINRM_PORTS)))
     if block and not management:
         raise ArgumentError(var("management_networks"), f"{var('default_inbound_block')} blocks inbound "

@@ -145,15 +145,18 @@ if ($module.Params.phase -eq 'gather') {
 if ($module.CheckMode) {
     $module.FailJson('apply is never run in check mode')
 }
+$applied = 0
 foreach ($change in $module.Params.changes) {
     try {
         Invoke-Change -Change $change
     }
     catch {
-        $module.FailJson(('change {0} ({1}) failed: {2}' -f ($module.Result.applied + 1), $change.control,
+        $module.FailJson(('change {0} ({1}) failed: {2}' -f ($applied + 1), $change.control,
                 $_.Exception.Message), $_)
     }
-    $module.Result.applied++
+    $applied++
+    # Kept current after every change, so a failure reports exactly how many were applied.
+    $module.Result.applied = $applied
     $module.Result.changed = $true
 }
 $module.Result.state = Get-FirewallState

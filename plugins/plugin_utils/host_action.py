@@ -50,8 +50,11 @@ class HostAction(ActionBase):
                                     task_vars=task_vars)
 
     def _enforce(self, task_vars: dict) -> bool:
-        value = task_vars.get("meddev_enforce", True)
-        return boolean(self._templar.template(value), strict=True)
+        value = self._templar.template(task_vars.get("meddev_enforce", True))
+        try:
+            return boolean(value, strict=True)
+        except TypeError:
+            raise ArgumentError("meddev_enforce", f"{value!r} is not allowed; allowed: true, false") from None
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -61,7 +64,7 @@ class HostAction(ActionBase):
         try:
             desired = self.validate(args, prefix)
             enforce = self._enforce(task_vars)
-        except (ArgumentError, TypeError) as error:
+        except ArgumentError as error:
             return {**result, "failed": True, "msg": str(error), "controls": [], "host_calls": 0}
 
         gathered = self._host("gather", self.host_args(desired), task_vars)

@@ -35,5 +35,5 @@ def test_vendor_locked_hosts_are_audit_only():
 
 
 def test_lab_inventory_is_simulated_only():
-    hostvars, _ = inventory("lab")
+    hostvars = inventory("lab")[0]
     assert {h["ansible_connection"] for h in hostvars.values()} == {"meddev.hardening.winsim"}

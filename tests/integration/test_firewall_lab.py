@@ -63,6 +63,8 @@ def test_a_setting_changed_on_the_host_is_drift_again(lab):
     ({"firewall_default_inbound_block": ["public"], "firewall_management_networks": []},
      "firewall_management_networks", "WinRM"),
     ({"firewall_state": "gone"}, "firewall_state", "present, absent"),
+    ({"meddev_enforce": "maybe"}, "meddev_enforce", "bool"),
+    ({"meddev_products": ["illumina_lmr"]}, "meddev_products", "illumina_lrm"),
 ])
 def test_bad_input_fails_clearly_and_leaves_the_host_byte_identical(lab, extra, variable, hint):
     before = lab.fingerprint(HOST)
@@ -105,7 +107,7 @@ def test_fault_during_apply_fails_the_unapplied_controls_then_converges(lab):
 
 
 def test_absent_removes_exactly_the_owned_rules(lab):
-    foreign = [r for r in lab.sim(HOST).read("firewall")["rules"]]
+    foreign = list(lab.sim(HOST).read("firewall")["rules"])
     assert lab.playbook("site.yml").returncode == 0
     result = lab.playbook("site.yml", extra={"firewall_state": "absent"})
     assert result.returncode == 0, output(result)

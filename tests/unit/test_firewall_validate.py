@@ -98,6 +98,7 @@ def test_duplicate_and_builtin_names_are_refused():
     ("default_inbound_block", ["home"], "firewall_default_inbound_block"),
     ("management_networks", ["10.1.1.1/40"], "firewall_management_networks"),
     ("management_ports", [99999], "firewall_management_ports"),
+    ("management_ports", ["5985-5990"], "firewall_management_ports"),
 ])
 def test_top_level_options_name_their_variable(option, value, variable):
     with pytest.raises(ArgumentError) as error:

@@ -22,7 +22,7 @@ def test_seed_writes_state_files_and_an_empty_call_log(host):
 
 
 def test_every_call_is_logged_with_module_and_time(host):
-    for _ in range(3):
+    for _call in range(3):
         with host.call("firewall_policy"):
             pass
     calls = host.calls()
