@@ -45,7 +45,7 @@ integration: $(VENV)/.dev-deps
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/yamllint -s .
-	$(BIN)/ansible-lint --offline --profile production
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/collections $(BIN)/ansible-lint --offline --profile production
 
 pwsh-syntax: $(VENV)/.dev-deps
 	$(BIN)/python tests/tools/ps1_check.py plugins/modules/*.ps1

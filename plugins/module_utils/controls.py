@@ -66,6 +66,11 @@ class Change:
     params: dict
     before: str
     after: str
+    also: tuple = ()  # further controls this one change fixes (one file write, several settings)
+
+    @property
+    def controls(self) -> tuple:
+        return (self.control, *self.also)
 
     def as_host_dict(self) -> dict:
         return {"control": self.control, "kind": self.kind, **self.params}
@@ -75,13 +80,16 @@ class Change:
 class Plan:
     controls: tuple
     changes: tuple
+    file_diffs: tuple = ()  # ({"before_header": path, "before": text, "after": text, ...}, ...)
+    facts: dict = dataclasses.field(default_factory=dict)  # extra result keys (what was discovered)
 
-    def diff(self, header: str) -> dict:
-        """The --diff of the plan: only what apply would change, one line per setting."""
+    def diff(self, header: str):
+        """The --diff of the plan: only what apply would change, one line per setting, and files."""
         before = "".join(f"{c.control}: {c.before}\n" for c in self.changes)
         after = "".join(f"{c.control}: {c.after}\n" for c in self.changes)
-        return {"before_header": f"{header} (host now)", "after_header": f"{header} (after apply)",
-                "before": before, "after": after}
+        summary = {"before_header": f"{header} (host now)", "after_header": f"{header} (after apply)",
+                   "before": before, "after": after}
+        return [summary, *self.file_diffs] if self.file_diffs else summary
 
 
 def mark_unchanged(controls, enforce: bool, check_mode: bool) -> list:

@@ -124,8 +124,19 @@ class Document:
         for child_spec in spec.children:
             self.merge(node, child_spec)
 
+    def set_attributes(self, node: Node, wanted: dict) -> None:
+        """Set attributes on an existing element (values compared case-insensitively)."""
+        self._set_attrs(node, wanted)
+
+    def text(self) -> str:
+        return self.buf.decode("utf-8")
+
+    def edit_count(self) -> int:
+        """How many elements have pending edits; tells whether one merge changed anything."""
+        return len(self._tags) + sum(len(t) for _, t in self._appends.values()) + len(self._removals)
+
     def changed(self) -> bool:
-        return bool(self._tags or self._appends or self._removals)
+        return self.edit_count() > 0
 
     def result(self) -> bytes:
         """The edited file in its original encoding and BOM; validated by parsing it again."""

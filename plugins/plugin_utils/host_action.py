@@ -43,6 +43,9 @@ class HostAction(ActionBase):
     def plan(self, desired, gathered: dict):
         raise NotImplementedError
 
+    def finish(self, result: dict, desired, plan, changed: bool) -> None:
+        """Add module-specific keys or warnings to the result (optional)."""
+
     # -- I/O -----------------------------------------------------------------------------------------
 
     def _host(self, phase: str, args: dict, task_vars: dict) -> dict:
@@ -84,13 +87,17 @@ class HostAction(ActionBase):
                                            "changes": [c.as_host_dict() for c in plan.changes]}, task_vars)
             calls += 1
             changed = int(applied.get("applied") or 0) > 0
+            if "reboot_required" in applied:
+                result["reboot_required"] = bool(applied["reboot_required"])
             controls = self._outcome(desired, plan, applied)
         else:
             controls = mark_unchanged(controls, enforce, self._task.check_mode)
             changed = bool(plan.changes) and enforce
 
+        result.update(plan.facts)
         result.update(changed=changed, controls=[c.as_dict() for c in controls], host_calls=calls,
                       enforce=enforce)
+        self.finish(result, desired, plan, changed)
         if plan.changes and self._task.diff:
             result["diff"] = plan.diff(self.DIFF_HEADER)
         counts = {k: v for k, v in summarize(controls).items() if v}
@@ -101,7 +108,7 @@ class HostAction(ActionBase):
 
     def _outcome(self, desired, plan, applied: dict) -> list:
         """Statuses after apply: fixed where the host confirms it, failed for the rest."""
-        done = {c.control for c in plan.changes[: int(applied.get("applied") or 0)]}
+        done = {cid for c in plan.changes[: int(applied.get("applied") or 0)] for cid in c.controls}
         if applied.get("failed"):
             error = str(applied.get("msg") or "apply failed")
             return [c.with_status(FIXED) if c.id in done else

@@ -10,6 +10,7 @@ import re
 import yaml
 
 PROFILE_DIR = pathlib.Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "profiles"
+FIXTURE_DIR = PROFILE_DIR.parent
 PROFILE_NAME = re.compile(r"^[a-z0-9_]+$")
 
 
@@ -28,4 +29,9 @@ def load(name: str, profile_dir=None) -> dict:
         document = yaml.safe_load(handle) or {}
     if not isinstance(document, dict) or not isinstance(document.get("state", {}), dict):
         raise ValueError(f"winsim profile {path}: expected a mapping with 'state' and 'files'")
+    files = document.get("files") or {}
+    for win_path, content in files.items():
+        if isinstance(content, dict):  # {fixture: iis/applicationHost.config, crlf: true}
+            data = (FIXTURE_DIR / content["fixture"]).read_bytes()
+            files[win_path] = data.replace(b"\n", b"\r\n") if content.get("crlf") else data
     return document

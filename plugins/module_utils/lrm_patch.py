@@ -1,0 +1,378 @@
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Illumina Local Run Manager security patch v1.0 as code (SRC-LRM-1 ... SRC-LRM-8). No I/O.
+
+From what the host module gathered (LRM install, applicationHost.config bytes, IIS sites and
+their folders, features, running processes, audit record, backups) this plans the edits of
+applicationHost.config that the vendor patch makes: IIS refuses every non-loopback client for the
+LRM site, and upload folders cannot execute content. It also plans the audit record (SRC-LRM-3),
+and, for ``state=absent``, the byte-exact restore of the backed-up originals (SRC-LRM-4).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import difflib
+import fnmatch
+import hashlib
+import json
+import re
+
+from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
+    COMPLIANT,
+    DEFERRED,
+    DRIFT,
+    FAILED,
+    MANUAL,
+    NOT_APPLICABLE,
+    ArgumentError,
+    Change,
+    Control,
+    Plan,
+)
+from ansible_collections.meddev.hardening.plugins.module_utils.xmlpatch import Document, Elem, XmlError
+
+APPHOST = "C:\\Windows\\System32\\inetsrv\\config\\applicationHost.config"
+LOOPBACK = ("127.0.0.1", "::1")
+DEFAULT_EXTENSIONS = (".asp", ".aspx", ".ashx", ".asmx", ".cshtml", ".exe", ".dll", ".bat", ".cmd",
+                      ".ps1", ".vbs", ".js")
+EXTENSION = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
+SITE_NAME = re.compile(r"^[^\x00-\x1f/\\\\]{1,128}$")
+FOLDER = re.compile(r"^[A-Za-z0-9 ._-]{1,64}(/[A-Za-z0-9 ._-]{1,64}){0,3}$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Desired:
+    state: str
+    site_name: str
+    upload_folders: tuple
+    upload_patterns: tuple
+    blocked_extensions: tuple
+    install_ip_security: bool
+    force: bool
+    audit_path: str
+    backup_dir: str
+    collection_version: str
+    now: str
+    prefix: str = ""
+
+
+def validate(args: dict, prefix: str = "", now: str = "", collection_version: str = "") -> Desired:
+    def var(name):
+        return f"{prefix}{name}"
+
+    state = str(args.get("state") or "present")
+    if state not in ("present", "absent"):
+        raise ArgumentError(var("state"), f"{state!r} is not allowed; allowed: present, absent")
+    site = str(args.get("site_name") or "")
+    if site and not SITE_NAME.match(site):
+        raise ArgumentError(var("site_name"), f"{site!r} is not an IIS site name (1-128 characters, no / \\ "
+                                              "or control characters)")
+    folders = []
+    for item in args.get("upload_folders") or []:
+        folder = str(item).strip("/").replace("\\", "/")
+        if not FOLDER.match(folder) or ".." in folder.split("/"):
+            raise ArgumentError(var("upload_folders"), f"{item!r} is not a folder path relative to the site "
+                                                       "(letters, digits, space . _ -, up to 4 levels, no ..)")
+        folders.append(folder)
+    extensions = []
+    for item in args.get("blocked_extensions") or DEFAULT_EXTENSIONS:
+        ext = str(item).lower()
+        if not EXTENSION.match(ext):
+            raise ArgumentError(var("blocked_extensions"), f"{item!r} is not a file extension like .asp")
+        extensions.append(ext)
+    patterns = tuple(str(p).lower() for p in args.get("upload_patterns") or ("*upload*",))
+    for path_var in ("audit_path", "backup_dir"):
+        value = str(args.get(path_var) or "")
+        if not re.match(r"^[A-Za-z]:\\[^\x00-\x1f<>\"|?*]+$", value):
+            raise ArgumentError(var(path_var), f"{value!r} is not an absolute Windows path like C:\\ProgramData\\x")
+    return Desired(state, site, tuple(folders), patterns, tuple(dict.fromkeys(extensions)),
+                   bool(args.get("install_ip_security")), bool(args.get("force")), args["audit_path"],
+                   args["backup_dir"], collection_version, now, prefix)
+
+
+# -- discovery ---------------------------------------------------------------------------------------
+
+def expand(path: str) -> str:
+    return re.sub(r"%systemdrive%", "C:", path or "", flags=re.I).rstrip("\\")
+
+
+def sites(doc: Document) -> list:
+    """IIS sites from applicationHost.config: name, physical path, bindings, the element."""
+    found = []
+    container = doc.path(("configuration", {}), ("system.applicationHost", {}), ("sites", {}))
+    for site in container.children if container else []:
+        if site.tag != "site":
+            continue
+        root_app = site.find("application", path="/")
+        vdir = root_app.find("virtualDirectory", path="/") if root_app else None
+        bindings = site.find("bindings")
+        found.append({
+            "name": site.get("name") or "", "node": site,
+            "physical_path": expand(vdir.get("physicalPath") if vdir else ""),
+            "bindings": [b for b in (bindings.children if bindings else []) if b.tag == "binding"],
+        })
+    return found
+
+
+def find_site(desired: Desired, all_sites: list, install_dir: str):
+    if desired.site_name:
+        return next((s for s in all_sites if s["name"].lower() == desired.site_name.lower()), None)
+    install = expand(install_dir).lower()
+    by_path = [s for s in all_sites if install and s["physical_path"].lower().startswith(install)]
+    if by_path:
+        return by_path[0]
+    return next((s for s in all_sites if re.search(r"local run manager|\blrm\b", s["name"], re.I)), None)
+
+
+def upload_folders(desired: Desired, folders: list) -> list:
+    chosen = {f.lower(): f for f in desired.upload_folders}
+    for rel in folders:
+        leaf = rel.replace("\\", "/").split("/")[-1].lower()
+        if any(fnmatch.fnmatchcase(leaf, p) for p in desired.upload_patterns):
+            chosen.setdefault(rel.lower(), rel.replace("\\", "/"))
+    return sorted(chosen.values(), key=str.lower)
+
+
+# -- desired config --------------------------------------------------------------------------------
+
+def _remote_allowed(node) -> bool:
+    return (node.tag == "add" and (node.get("allowed") or "false").lower() == "true"
+            and (node.get("ipAddress") or "") not in LOOPBACK)
+
+
+def lockdown_spec(site: str) -> Elem:
+    allow = tuple(Elem("add", {"ipAddress": ip}, {"allowed": "true"}) for ip in LOOPBACK)
+    return Elem("location", {"path": site}, children=(Elem("system.webServer", children=(
+        Elem("security", children=(
+            Elem("ipSecurity", attrs={"allowUnlisted": "false"}, remove=_remote_allowed, children=allow),)),)),))
+
+
+def upload_spec(site: str, folder: str, extensions: tuple) -> Elem:
+    deny = tuple(Elem("add", {"fileExtension": ext}, {"allowed": "false"}) for ext in extensions)
+    return Elem("location", {"path": f"{site}/{folder}"}, children=(Elem("system.webServer", children=(
+        Elem("handlers", attrs={"accessPolicy": "Read"}),
+        Elem("security", children=(Elem("requestFiltering", children=(
+            Elem("fileExtensions", children=deny),)),)),)),))
+
+
+def _loopback_binding(info: str) -> str:
+    """'*:80:host' -> '127.0.0.1:80:host' (IIS binding information is ip:port:host)."""
+    match = re.match(r"^(\[[^\]]*\]|[^:]*):(\d+):(.*)$", info)
+    if not match or match.group(1) in LOOPBACK or match.group(1) == "[::1]":
+        return info
+    return f"127.0.0.1:{match.group(2)}:{match.group(3)}"
+
+
+# -- plan ------------------------------------------------------------------------------------------------
+
+def _control(cid, title, source, expected, actual, status=COMPLIANT, message=""):  # noqa: PLR0917 - mirrors Control
+    return Control(cid, title, tuple(source), expected, actual, status, message)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_diff(path: str, before: bytes, after: bytes, doc: Document) -> dict:
+    old, new = before[len(doc.bom):].decode(doc.encoding), after[len(doc.bom):].decode(doc.encoding)
+    text = "".join(difflib.unified_diff(old.splitlines(True), new.splitlines(True), path, path))
+    return {"before_header": path, "after_header": path, "before": old, "after": new, "prepared": text}
+
+
+def plan(desired: Desired, gathered: dict) -> Plan:
+    lrm = gathered.get("lrm") or {}
+    if not lrm.get("installed"):
+        return Plan((_control("LRM-INSTALLED", "Local Run Manager installed", ("SRC-LRM-2",), "installed",
+                              "not installed", NOT_APPLICABLE, "no Local Run Manager on this host: nothing to do"),),
+                    (), facts={"lrm_installed": False})
+    if desired.state == "absent":
+        return _rollback(desired, gathered)
+    raw = base64.b64decode((gathered.get("apphost") or {}).get("content") or "")
+    try:
+        doc = Document(raw)
+    except XmlError as error:
+        return Plan((_control("LRM-CONFIG", "applicationHost.config readable", ("SRC-LRM-1",), "valid XML",
+                              "unreadable", FAILED, f"{APPHOST}: {error}; nothing was changed"),), ())
+    all_sites = sites(doc)
+    site = find_site(desired, all_sites, lrm.get("install_dir", ""))
+    facts = {"lrm_installed": True, "lrm_version": lrm.get("version"), "site": site and site["name"],
+             "sites": [s["name"] for s in all_sites]}
+    if site is None:
+        hint = f"{desired.prefix}site_name"
+        return Plan((_control("LRM-SITE", "IIS site serving Local Run Manager found", ("SRC-LRM-1",), "found",
+                              "not found", FAILED, f"no IIS site serves {lrm.get('install_dir')}; sites: "
+                              f"{', '.join(facts['sites']) or 'none'}. Set {hint}"),), (), facts=facts)
+
+    return _present(desired, gathered, doc, site, facts)
+
+
+def _present(desired: Desired, gathered: dict, doc: Document, site: dict, facts: dict) -> Plan:
+    raw, name, changes = doc.original, site["name"], []
+    ip_security = bool((gathered.get("features") or {}).get("Web-IP-Security"))
+    if not ip_security and desired.install_ip_security:
+        changes.append(Change("LRM-REMOTE-BLOCK", "install_feature", {"name": "Web-IP-Security"},
+                              "Web-IP-Security absent", "Web-IP-Security installed"))
+        ip_security = True
+    method = "ip_security" if ip_security else "loopback_bindings"
+    facts["remote_block_method"] = method
+    controls = [_remote_block(doc, site, method, bool(changes))]
+    controls += _uploads(desired, doc, name, (gathered.get("site_folders") or {}).get(name, []))
+    controls.append(_tls(site))
+
+    file_diffs, new_bytes = (), raw
+    drifted = tuple(c.id for c in controls if c.status == DRIFT)
+    if doc.changed():
+        new_bytes = doc.result()
+        changes.append(Change(drifted[0], "write_file", {
+            "path": APPHOST, "content": base64.b64encode(new_bytes).decode("ascii"),
+            "expected_sha256": _sha(raw), "backup_path": _backup_path(desired, APPHOST)},
+            f"sha256 {_sha(raw)[:12]}", f"sha256 {_sha(new_bytes)[:12]}", drifted[1:]))
+        file_diffs = (_file_diff(APPHOST, raw, new_bytes, doc),)
+
+    audit_control, audit_change = _audit(desired, gathered, name, method, controls, raw=raw,
+                                       new_bytes=new_bytes, changing=bool(changes))
+    controls.append(audit_control)
+    changes += [audit_change] if audit_change else []
+
+    busy = gathered.get("busy") or []
+    if busy and not desired.force and changes:
+        reason = (f"an instrument run is in progress ({', '.join(busy)}): deferred until it completes "
+                  f"(SRC-LRM-5); set {desired.prefix}force to apply anyway")
+        controls = [c.with_status(DEFERRED, reason) if c.status == DRIFT else c for c in controls]
+        return Plan(tuple(controls), (), facts={**facts, "deferred": True, "busy": busy})
+    return Plan(tuple(controls), tuple(changes), file_diffs, facts={**facts, "deferred": False, "busy": busy})
+
+
+def _remote_block(doc: Document, site: dict, method: str, installing: bool) -> Control:
+    """Remote access (SRC-LRM-1, -7): ipSecurity where IIS honours it, or loopback-only bindings."""
+    name = site["name"]
+    before = _remote_state(doc, name, site, method)
+    marker = doc.edit_count()
+    if method == "ip_security":
+        doc.merge(doc.root, lockdown_spec(name))
+    else:
+        for binding in site["bindings"]:
+            info = binding.get("bindingInformation") or ""
+            if _loopback_binding(info) != info:
+                doc.set_attributes(binding, {"bindingInformation": _loopback_binding(info)})
+    ok = doc.edit_count() == marker and not installing
+    message = "" if method == "ip_security" else (
+        "IP and Domain Restrictions (Web-IP-Security) is not installed: the site is bound to loopback only; "
+        "keep the firewall role's inbound 80/443 block (SRC-LRM-9) on, or set install_ip_security")
+    return _control("LRM-REMOTE-BLOCK", f"IIS site {name} refuses non-loopback clients", ("SRC-LRM-1", "SRC-LRM-7"),
+                    f"remote clients refused ({method})", before, COMPLIANT if ok else DRIFT, message)
+
+
+def _uploads(desired: Desired, doc: Document, name: str, site_folders: list) -> list:
+    """Uploaded content cannot execute (SRC-LRM-1)."""
+    folders = upload_folders(desired, site_folders)
+    if not folders:
+        return [_control("LRM-UPLOAD", f"Upload folders of {name} found", ("SRC-LRM-1",), "found", "none found",
+                         MANUAL, f"no folder under the site matches {list(desired.upload_patterns)}; "
+                         f"set {desired.prefix}upload_folders")]
+    controls = []
+    expected = "handlers Read only; " + " ".join(desired.blocked_extensions) + " denied"
+    for folder in folders:
+        marker = doc.edit_count()
+        doc.merge(doc.root, upload_spec(name, folder, desired.blocked_extensions))
+        grew = doc.edit_count() > marker
+        controls.append(_control(f"LRM-UPLOAD-{folder}", f"Uploads in {name}/{folder} cannot execute",
+                                 ("SRC-LRM-1",), expected, "scripts can run" if grew else "read only",
+                                 DRIFT if grew else COMPLIANT))
+    return controls
+
+
+def _tls(site: dict) -> Control:
+    """TLS for off-instrument communication (SRC-LRM-8): reported, not enforced."""
+    https = [b for b in site["bindings"] if (b.get("protocol") or "").lower() == "https"]
+    return _control("LRM-TLS", f"IIS site {site['name']} has an HTTPS binding", ("SRC-LRM-8",), "https binding",
+                    "https binding" if https else "http only", COMPLIANT if https else MANUAL,
+                    "" if https else "enable TLS as the LRM Software Guide describes (certificate needed)")
+
+
+def _audit(desired, gathered, site, method, controls, *, raw, new_bytes, changing):
+    """The audit record (SRC-LRM-3): written with every change, and when missing."""
+    audit = parse_audit(gathered)
+    ok = (not changing and audit.get("state") == "applied"
+          and (audit.get("files") or {}).get(APPHOST, {}).get("after") == _sha(raw))
+    control = _control("LRM-AUDIT", "Audit record of the mitigation present", ("SRC-LRM-3", "SRC-IQW-10"),
+                       f"{desired.audit_path} (applied)", audit.get("state") or "absent", COMPLIANT if ok else DRIFT)
+    if ok:
+        return control, None
+    record = _audit_record(desired, lrm=gathered.get("lrm") or {}, site=site, method=method,
+                           drifted=[c for c in controls if c.status == DRIFT],
+                           files={APPHOST: {"before": _sha(raw), "after": _sha(new_bytes)}},
+                           previous=audit, state="applied")
+    return control, Change("LRM-AUDIT", "write_audit", {"path": desired.audit_path, "content": record},
+                           audit.get("state") or "absent", "applied")
+
+
+def parse_audit(gathered: dict) -> dict:
+    """The audit record the host holds; an unreadable one counts as absent (and is rewritten)."""
+    try:
+        record = json.loads(gathered.get("audit_text") or "{}")
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _remote_state(doc: Document, name: str, site: dict, method: str) -> str:
+    if method == "loopback_bindings":
+        return "bindings " + ", ".join(b.get("bindingInformation") or "" for b in site["bindings"])
+    node = doc.path(("configuration", {}), ("location", {"path": name}), ("system.webServer", {}),
+                    ("security", {}), ("ipSecurity", {}))
+    if node is None:
+        return "no ipSecurity for the site: every client admitted"
+    return f"ipSecurity allowUnlisted={node.get('allowUnlisted', 'true')}"
+
+
+def _backup_path(desired: Desired, path: str) -> str:
+    leaf = re.sub(r"[^A-Za-z0-9._-]", "_", path.rsplit("\\", maxsplit=1)[-1])
+    return f"{desired.backup_dir}\\{leaf}.{hashlib.sha256(path.lower().encode()).hexdigest()[:8]}.orig"
+
+
+def _audit_record(desired, *, lrm, site, method, drifted, files, previous, state) -> str:
+    history = list(previous.get("history") or [])
+    if previous:
+        history.append({k: previous.get(k) for k in ("time", "state", "files")})
+    record = {
+        "schema": 1, "product": "Illumina Local Run Manager", "mitigation": "LRM security patch v1.0 as code",
+        "advisory": "ICSA-22-153-02", "time": desired.now, "state": state,
+        "lrm_version": lrm.get("version"), "site": site, "remote_block_method": method,
+        "changes": [{"control": c.id, "before": c.actual, "after": c.expected} for c in drifted],
+        "files": files, "collection": f"meddev.hardening {desired.collection_version}", "history": history[-20:],
+    }
+    return json.dumps(record, indent=2, sort_keys=True) + "\n"
+
+
+def _rollback(desired: Desired, gathered: dict) -> Plan:
+    controls, changes = [], []
+    raw = base64.b64decode((gathered.get("apphost") or {}).get("content") or "")
+    backups = gathered.get("backups") or {}
+    backup = backups.get(_backup_path(desired, APPHOST))
+    cid = "LRM-ROLLBACK"
+    if not backup:
+        controls.append(_control(cid, "Original IIS configuration restored", ("SRC-LRM-4",), "original bytes",
+                                 "no backup: this collection never changed the file", COMPLIANT))
+    elif backup["sha256"] == _sha(raw):
+        controls.append(_control(cid, "Original IIS configuration restored", ("SRC-LRM-4",), "original bytes",
+                                 "original bytes", COMPLIANT))
+    else:
+        controls.append(_control(cid, "Original IIS configuration restored", ("SRC-LRM-4",), "original bytes",
+                                 f"patched (sha256 {_sha(raw)[:12]})", DRIFT))
+        changes.append(Change(cid, "restore_file", {"path": APPHOST, "backup_path": _backup_path(desired, APPHOST),
+                                                    "expected_sha256": backup["sha256"]},
+                              f"sha256 {_sha(raw)[:12]}", f"sha256 {backup['sha256'][:12]}"))
+    audit = parse_audit(gathered)
+    if audit and audit.get("state") != "rolled_back":
+        files = {APPHOST: {"before": _sha(raw), "after": backup["sha256"] if backup else _sha(raw)}}
+        record = _audit_record(desired, lrm=gathered.get("lrm") or {}, site=audit.get("site"),
+                               method=audit.get("remote_block_method"), drifted=[], files=files, previous=audit,
+                               state="rolled_back")
+        controls.append(_control("LRM-AUDIT", "Audit record marks the rollback", ("SRC-LRM-3", "SRC-LRM-4"),
+                                 "rolled_back", audit.get("state") or "absent", DRIFT))
+        changes.append(Change("LRM-AUDIT", "write_audit", {"path": desired.audit_path, "content": record},
+                              audit.get("state") or "absent", "rolled_back"))
+    return Plan(tuple(controls), tuple(changes), facts={"lrm_installed": True, "unprotected": True})

@@ -1,0 +1,254 @@
+#!/usr/bin/python
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Docs of meddev.hardening.lrm_patch, and its simulated-host (winsim) implementation.
+
+Real Windows hosts run ``lrm_patch.ps1``; the action plugin plans on the controller and calls
+this host module with ``phase=gather`` and at most once with ``phase=apply``.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: lrm_patch
+short_description: Illumina Local Run Manager security patch v1.0 as code, with check mode, diff and rollback
+version_added: 0.1.0
+description:
+  - Does what Illumina's LRM security patch does (SRC-LRM-1 ... SRC-LRM-8), on every LRM version;
+    the IIS site serving LRM is discovered on the host, never assumed.
+  - Makes IIS refuse every non-loopback client for the LRM site (C(ipSecurity allowUnlisted=false)
+    with C(127.0.0.1) and C(::1) allowed, in a C(<location>) of applicationHost.config, where IIS
+    honours the locked section). Without the IP and Domain Restrictions feature it installs it
+    (O(install_ip_security)) or binds the site to loopback only and says so.
+  - Stops execution of uploaded content in the site's upload folders (handlers C(accessPolicy=Read),
+    request filtering denies script and executable extensions).
+  - Edits the XML surgically on the controller, keeping every byte it does not own; backs up each file
+    byte-exact before its first change; writes atomically; records an audit file (SRC-LRM-3).
+  - C(state=absent) restores the original bytes and marks the audit record rolled back (SRC-LRM-4).
+  - Defers (changes nothing) while an instrument run is in progress (SRC-LRM-5) unless O(force).
+author:
+  - meddev.hardening contributors
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: windows
+options:
+  state:
+    description: C(present) applies or repairs; C(absent) restores the original configuration.
+    type: str
+    choices: [present, absent]
+    default: present
+  site_name:
+    description: The IIS site serving LRM, when discovery (site path under the LRM install folder) is not enough.
+    type: str
+  upload_folders:
+    description: Upload folders relative to the site, in addition to those found by O(upload_patterns).
+    type: list
+    elements: str
+    default: []
+  upload_patterns:
+    description: Folder-name patterns (case-insensitive, two levels deep) treated as upload folders.
+    type: list
+    elements: str
+    default: ["*upload*"]
+  blocked_extensions:
+    description: Extensions request filtering denies in upload folders.
+    type: list
+    elements: str
+    default: [.asp, .aspx, .ashx, .asmx, .cshtml, .exe, .dll, .bat, .cmd, .ps1, .vbs, .js]
+  install_ip_security:
+    description: Install the IP and Domain Restrictions feature (Web-IP-Security) when it is missing.
+    type: bool
+    default: false
+  force:
+    description: Apply even while an instrument run is in progress.
+    type: bool
+    default: false
+  busy_processes:
+    description: Processes whose presence means a sequencing run is in progress.
+    type: list
+    elements: str
+    default: []
+  busy_services:
+    description: Services whose Running state means a run is in progress.
+    type: list
+    elements: str
+    default: []
+  audit_path:
+    description: Where the audit record is written on the host.
+    type: str
+    required: true
+  backup_dir:
+    description: Where original files are backed up on the host.
+    type: str
+    required: true
+  variable_prefix:
+    description: Prefix for variable names in error messages; the role sets C(lrm_patch_).
+    type: str
+    default: ""
+notes:
+  - Changes to applicationHost.config take effect without a restart; a feature install may need one,
+    reported as RV(reboot_required).
+"""
+
+EXAMPLES = r"""
+- name: Apply the LRM patch as code
+  meddev.hardening.lrm_patch:
+    audit_path: C:\ProgramData\meddev.hardening\lrm_patch\audit.json
+    backup_dir: C:\ProgramData\meddev.hardening\backups
+    busy_processes: [RTA]
+"""
+
+RETURN = r"""
+controls:
+  description: One entry per control (LRM-REMOTE-BLOCK, LRM-UPLOAD-*, LRM-TLS, LRM-AUDIT, ...).
+  returned: always
+  type: list
+  elements: dict
+site:
+  description: The IIS site found to serve LRM.
+  returned: when LRM is installed
+  type: str
+remote_block_method:
+  description: C(ip_security) or C(loopback_bindings).
+  returned: when the site was found
+  type: str
+reboot_required:
+  description: Whether a restart is needed to finish (a feature install asked for one).
+  returned: after apply
+  type: bool
+"""
+
+import base64
+import hashlib
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.meddev.hardening.plugins.module_utils import xmlpatch
+from ansible_collections.meddev.hardening.plugins.module_utils.lrm_patch import APPHOST, sites
+from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (
+    SimError,
+    SimHost,
+    atomic_write_bytes,
+)
+
+HOST_ARGUMENT_SPEC = {
+    "phase": {"type": "str", "required": True, "choices": ["gather", "apply"]},
+    "audit_path": {"type": "str", "required": True},
+    "backup_dir": {"type": "str", "required": True},
+    "busy_processes": {"type": "list", "elements": "str", "default": []},
+    "busy_services": {"type": "list", "elements": "str", "default": []},
+    "changes": {"type": "list", "elements": "dict", "default": []},
+}
+UNINSTALL = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\"
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _lrm(host: SimHost) -> dict:
+    for key, values in sorted(host.read("registry").items()):
+        if key.upper().startswith(UNINSTALL.upper()) and str(values.get("DisplayName", "")).startswith(
+                "Local Run Manager"):
+            return {"installed": True, "version": values.get("DisplayVersion"),
+                    "install_dir": values.get("InstallLocation", "")}
+    return {"installed": False}
+
+
+def _site_folders(host: SimHost, apphost: bytes) -> dict:
+    out = {}
+    try:
+        found = sites(xmlpatch.Document(apphost))
+    except xmlpatch.XmlError:
+        return out  # the controller reports the unreadable file
+    for site in found:
+        root = host.windows_path(site["physical_path"]) if site["physical_path"] else None
+        if root is None or not root.is_dir():
+            continue
+        out[site["name"]] = sorted(str(p.relative_to(root)).replace("/", "\\")
+                                   for p in root.glob("*") if p.is_dir()) + sorted(
+            str(p.relative_to(root)).replace("/", "\\") for p in root.glob("*/*") if p.is_dir())
+    return out
+
+
+def gather(host: SimHost, params: dict) -> dict:
+    apphost_path = host.windows_path(APPHOST)
+    apphost = apphost_path.read_bytes() if apphost_path.is_file() else b""
+    running = {p.lower() for p in host.read("processes", {"running": []}).get("running", [])}
+    services = host.read("services")
+    busy = [p for p in params["busy_processes"] if p.lower() in running] + [
+        s for s in params["busy_services"] if (services.get(s) or {}).get("Status") == "Running"]
+    audit = host.windows_path(params["audit_path"])
+    backup_dir = host.windows_path(params["backup_dir"])
+    backups = {}
+    if backup_dir.is_dir():
+        for item in sorted(backup_dir.iterdir()):
+            backups[f"{params['backup_dir']}\\{item.name}"] = {"sha256": _sha(item.read_bytes())}
+    return {
+        "lrm": _lrm(host),
+        "apphost": {"path": APPHOST, "content": base64.b64encode(apphost).decode("ascii"), "sha256": _sha(apphost)},
+        "features": {k: bool(v) for k, v in host.read("features").items()},
+        "site_folders": _site_folders(host, apphost),
+        "busy": busy,
+        "audit_text": audit.read_text(encoding="utf-8") if audit.is_file() else None,
+        "backups": backups,
+    }
+
+
+def apply_change(host: SimHost, change: dict) -> None:
+    """One change, as the .ps1 carries it out: verified, backed up, written atomically."""
+    kind = change.get("kind")
+    if kind == "install_feature":
+        features = host.read("features")
+        features[change["name"]] = True
+        host.write("features", features)
+    elif kind == "write_file":
+        target = host.windows_path(change["path"])
+        current = target.read_bytes()
+        if _sha(current) != change["expected_sha256"]:
+            raise SimError(f"{change['path']} changed since it was read; nothing written, run again")
+        backup = host.windows_path(change["backup_path"])
+        if not backup.exists():
+            atomic_write_bytes(backup, current)
+            if _sha(backup.read_bytes()) != _sha(current):
+                raise SimError("backup verification failed")
+        atomic_write_bytes(target, base64.b64decode(change["content"]))
+    elif kind == "write_audit":
+        json.loads(change["content"])  # never write a broken record
+        atomic_write_bytes(host.windows_path(change["path"]), change["content"].encode("utf-8"))
+    elif kind == "restore_file":
+        data = host.windows_path(change["backup_path"]).read_bytes()
+        if _sha(data) != change["expected_sha256"]:
+            raise SimError(f"backup {change['backup_path']} does not match its recorded hash; not restored")
+        atomic_write_bytes(host.windows_path(change["path"]), data)
+    else:
+        raise SimError(f"unknown change kind {kind!r}")
+
+
+def main():
+    module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
+    applied = 0
+    try:
+        host = SimHost.from_env()
+        with host.call("lrm_patch"):
+            if module.params["phase"] == "gather":
+                module.exit_json(changed=False, state=gather(host, module.params))
+            if module.check_mode:
+                module.fail_json(msg="apply is never run in check mode", applied=0)
+            for change in module.params["changes"]:
+                apply_change(host, change)
+                applied += 1
+            module.exit_json(changed=applied > 0, applied=applied, reboot_required=False,
+                             state=gather(host, module.params))
+    except (SimError, OSError) as error:
+        module.fail_json(msg=str(error), applied=applied)
+
+
+if __name__ == "__main__":
+    main()
