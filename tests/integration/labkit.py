@@ -41,8 +41,9 @@ class Lab:
     def sim(self, host: str) -> winsim.SimHost:
         return winsim.SimHost(self.state_dir(host))
 
-    def calls(self, host: str) -> list:
-        return self.sim(host).calls()
+    def calls(self, host: str, module: str | None = None) -> list:
+        """calls.log entries of the host, optionally only those of one module."""
+        return [c for c in self.sim(host).calls() if module is None or c["module"] == module]
 
     def fingerprint(self, host: str, include_calls: bool = True) -> dict:
         """SHA-256 of every file of the host's state: byte-identical means equal fingerprints."""

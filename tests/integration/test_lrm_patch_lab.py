@@ -1,0 +1,126 @@
+"""The LRM patch role on the simulated instrument PC: apply, idempotence, rollback, safety."""
+
+import hashlib
+import json
+
+import pytest
+
+HOST = "lrm-miseq-01"
+APPHOST = r"C:\Windows\System32\inetsrv\config\applicationHost.config"
+AUDIT = r"C:\ProgramData\meddev.hardening\lrm_patch\audit.json"
+pytestmark = pytest.mark.integration
+
+
+def output(result):
+    return result.stdout + result.stderr
+
+
+def apphost(lab) -> bytes:
+    return lab.sim(HOST).windows_path(APPHOST).read_bytes()
+
+
+def lrm_controls(lab):
+    return {k: v for k, v in lab.controls(HOST).items() if k.startswith("LRM-")}
+
+
+def test_apply_fixes_then_second_apply_is_byte_identical(lab):
+    original = apphost(lab)
+    assert lab.playbook("site.yml").returncode == 0
+    statuses = {k: c["status"] for k, c in lrm_controls(lab).items()}
+    assert statuses == {"LRM-REMOTE-BLOCK": "fixed", "LRM-UPLOAD-Uploads": "fixed", "LRM-TLS": "compliant",
+                        "LRM-AUDIT": "fixed"}
+    patched = apphost(lab)
+    assert patched != original and b"\r\n" in patched and patched.count(b"\n") == patched.count(b"\r\n")
+    audit_before = lab.sim(HOST).windows_path(AUDIT).read_bytes()
+    again = lab.playbook("site.yml")
+    assert "changed=0" in again.stdout, output(again)
+    assert apphost(lab) == patched and lab.sim(HOST).windows_path(AUDIT).read_bytes() == audit_before
+    record = json.loads(audit_before)
+    assert record["state"] == "applied" and record["lrm_version"] == "3.1.0" and record["site"] == "LRM"
+    assert record["files"][APPHOST] == {"before": hashlib.sha256(original).hexdigest(),
+                                        "after": hashlib.sha256(patched).hexdigest()}
+
+
+def test_rollback_restores_the_original_bytes_and_warns(lab):
+    original = apphost(lab)
+    assert lab.playbook("site.yml").returncode == 0
+    result = lab.playbook("site.yml", extra={"lrm_patch_state": "absent"})
+    assert result.returncode == 0, output(result)
+    assert apphost(lab) == original
+    assert "patch REMOVED" in output(result) and "reachable from the network again" in output(result)
+    assert json.loads(lab.sim(HOST).windows_path(AUDIT).read_text())["state"] == "rolled_back"
+    assert "changed=0" in lab.playbook("site.yml", extra={"lrm_patch_state": "absent"}).stdout
+    # Repair: present on the rolled-back host patches it again.
+    assert lab.playbook("site.yml").returncode == 0
+    assert lab.playbook("drift.yml").returncode == 0
+
+
+def test_check_mode_leaves_every_file_unchanged_and_shows_the_diff(lab):
+    before = lab.fingerprint(HOST, include_calls=False)
+    result = lab.playbook("site.yml", "--check", "--diff")
+    assert result.returncode == 0, output(result)
+    assert lab.fingerprint(HOST, include_calls=False) == before
+    assert '+        <system.webServer>' in result.stdout
+    assert '+                <ipSecurity allowUnlisted="false">' in result.stdout
+    assert '+    <location path="LRM/Uploads">' in result.stdout
+
+
+def test_run_in_progress_defers_and_touches_nothing(lab):
+    sim = lab.sim(HOST)
+    sim.write("processes", {"running": ["explorer", "RTA"]})
+    before = lab.fingerprint(HOST, include_calls=False)
+    assert lab.playbook("site.yml", extra={"firewall_state": "present"}).returncode == 0
+    lrm = lrm_controls(lab)
+    assert lrm["LRM-REMOTE-BLOCK"]["status"] == "deferred" and "RTA" in lrm["LRM-REMOTE-BLOCK"]["message"]
+    changed = {k for k, v in lab.fingerprint(HOST, include_calls=False).items() if before.get(k) != v}
+    assert changed == {"firewall.json"}  # the firewall role still ran; IIS untouched
+    forced = lab.playbook("site.yml", extra={"lrm_patch_force": True})
+    assert forced.returncode == 0 and lrm_controls(lab)["LRM-REMOTE-BLOCK"]["status"] == "fixed"
+
+
+def test_without_ip_security_the_site_is_bound_to_loopback(lab):
+    sim = lab.sim(HOST)
+    sim.write("features", {"Web-Server": True, "Web-IP-Security": False})
+    assert lab.playbook("site.yml").returncode == 0
+    text = apphost(lab).decode()
+    assert 'bindingInformation="127.0.0.1:80:"' in text and 'bindingInformation="127.0.0.1:443:"' in text
+    assert 'bindingInformation="*:8080:"' in text  # the other site is not touched
+    control = lrm_controls(lab)["LRM-REMOTE-BLOCK"]
+    assert "loopback_bindings" in control["expected"] and "SRC-LRM-9" in control["message"]
+    assert lab.playbook("drift.yml").returncode == 0
+
+
+def test_install_ip_security_option_installs_the_feature(lab):
+    lab.sim(HOST).write("features", {"Web-Server": True, "Web-IP-Security": False})
+    assert lab.playbook("site.yml", extra={"lrm_patch_install_ip_security": True}).returncode == 0
+    assert lab.sim(HOST).read("features")["Web-IP-Security"] is True
+    assert b'allowUnlisted="false"' in apphost(lab)
+
+
+def test_host_without_lrm_is_not_applicable_and_untouched(lab):
+    sim = lab.sim(HOST)
+    sim.write("registry", {})
+    before = lab.fingerprint(HOST, include_calls=False)
+    assert lab.playbook("site.yml", extra={"firewall_state": "absent"}).returncode == 0
+    assert {c["status"] for c in lrm_controls(lab).values()} == {"not_applicable"}
+    assert lab.fingerprint(HOST, include_calls=False) == before
+
+
+def test_corrupt_config_is_refused_and_left_alone(lab):
+    target = lab.sim(HOST).windows_path(APPHOST)
+    target.write_bytes(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///c:/windows/win.ini">]>'
+                       b"<configuration>&e;</configuration>")
+    before = lab.fingerprint(HOST, include_calls=False)
+    result = lab.playbook("site.yml", extra={"firewall_state": "absent"})
+    assert result.returncode != 0
+    assert lrm_controls(lab)["LRM-CONFIG"]["status"] == "failed"
+    assert "DTDs and entity declarations are refused" in output(result)
+    assert lab.fingerprint(HOST, include_calls=False) == before
+
+
+def test_site_found_by_its_folder_whatever_its_name(lab):
+    target = lab.sim(HOST).windows_path(APPHOST)
+    target.write_bytes(target.read_bytes().replace(b'name="LRM"', b'name="Illumina Web"'))
+    assert lab.playbook("site.yml").returncode == 0
+    assert b'<location path="Illumina Web">' in apphost(lab)
+    assert lab.latest_report()["hosts"][HOST]["round_trips"] == 4  # 2 roles x (gather + apply)
