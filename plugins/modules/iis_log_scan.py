@@ -1,0 +1,126 @@
+#!/usr/bin/python
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Docs of meddev.hardening.iis_log_scan, and its simulated-host (winsim) implementation."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: iis_log_scan
+short_description: Scan IIS logs on the host for the exploitation indicators of the LRM advisory
+version_added: 0.1.0
+description:
+  - Looks for the signs SRC-LRM-12 names in the W3C logs under O(log_roots) (every C(W3SVC*) site
+    folder by default) - POSTs to server-side scripts such as C(POST /hackertool.asp), uploads of
+    content other than manifests, the strings C(wscript), C(shell), C(wscript.network),
+    C(scripting.filesystemobject) (case-insensitive, also URL-encoded) - plus operating-system
+    commands and directory traversal in requests, from non-loopback clients.
+  - Filters on the host and returns only matches with counts, never the logs; reads line by line
+    with bounded memory. Parses each file by its C(#Fields:) header, which may change inside a file.
+  - Never changes the host. Returns one control (C(IR-IIS-LOGS)) and the findings.
+author:
+  - meddev.hardening contributors
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: windows
+options:
+  log_roots:
+    description: Folders holding the per-site log folders.
+    type: list
+    elements: str
+    default: ['C:\inetpub\logs\LogFiles']
+  site_pattern:
+    description: Site log folder name pattern under each root.
+    type: str
+    default: W3SVC*
+  indicators:
+    description: Indicator ids to look for; empty means all.
+    type: list
+    elements: str
+    default: []
+  since:
+    description: Only requests at or after this UTC time (C(2026-11-01T00:00:00Z)).
+    type: str
+    default: ""
+  max_findings:
+    description: Most findings returned; counts stay exact.
+    type: int
+    default: 500
+  variable_prefix:
+    description: Prefix for variable names in error messages.
+    type: str
+    default: ""
+"""
+
+EXAMPLES = r"""
+- name: Look for signs of exploitation since the advisory
+  meddev.hardening.iis_log_scan:
+    since: "2022-06-02T00:00:00Z"
+"""
+
+RETURN = r"""
+findings:
+  description: Matching requests with file, line, time (UTC), client_ip, method, uri, query, status, indicator.
+  returned: always
+  type: list
+  elements: dict
+counts:
+  description: Matches per indicator (exact, even when findings are capped).
+  returned: always
+  type: dict
+scan_stats:
+  description: Files, lines and bytes read; malformed and oversized lines skipped.
+  returned: always
+  type: dict
+"""
+
+import fnmatch
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.meddev.hardening.plugins.module_utils.iis_logs import Scan
+from ansible_collections.meddev.hardening.plugins.module_utils.winsim import SimError, SimHost
+
+HOST_ARGUMENT_SPEC = {
+    "phase": {"type": "str", "required": True, "choices": ["gather"]},
+    "log_roots": {"type": "list", "elements": "str", "required": True},
+    "site_pattern": {"type": "str", "required": True},
+    "indicators": {"type": "list", "elements": "dict", "required": True},
+    "since": {"type": "str", "default": ""},
+    "max_findings": {"type": "int", "default": 500},
+    "max_line_bytes": {"type": "int", "default": 65536},
+}
+
+
+def scan(host: SimHost, params: dict) -> dict:
+    result = Scan(params["indicators"], params["since"], params["max_findings"], params["max_line_bytes"])
+    for root in params["log_roots"]:
+        folder = host.windows_path(root)
+        if not folder.is_dir():
+            continue
+        for site in sorted(p for p in folder.iterdir() if p.is_dir()):
+            if not fnmatch.fnmatch(site.name.lower(), params["site_pattern"].lower()):
+                continue
+            for log in sorted(p for p in site.iterdir() if p.is_file() and p.suffix.lower() == ".log"):
+                with open(log, "rb") as handle:
+                    result.scan_file(f"{root}\\{site.name}\\{log.name}", handle)
+    return result.result()
+
+
+def main():
+    module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        host = SimHost.from_env()
+        with host.call("iis_log_scan"):
+            module.exit_json(changed=False, state=scan(host, module.params))
+    except (SimError, OSError) as error:
+        module.fail_json(msg=str(error))
+
+
+if __name__ == "__main__":
+    main()
