@@ -9,7 +9,11 @@ import re
 
 from ansible_collections.meddev.hardening.plugins.module_utils import iis_logs
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
-    COMPLIANT, MANUAL, ArgumentError, Control, Plan,
+    COMPLIANT,
+    MANUAL,
+    ArgumentError,
+    Control,
+    Plan,
 )
 from ansible_collections.meddev.hardening.plugins.plugin_utils.host_action import HostAction
 
