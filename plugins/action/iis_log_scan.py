@@ -66,7 +66,7 @@ class ActionModule(HostAction):
                 "max_findings": desired.max_findings}
 
     def plan(self, desired, gathered):
-        findings = [{**f, "source": iis_logs.SOURCES.get(f["indicator"], "SRC-LRM-12")}
+        findings = [{"kind": "iis_log", **f, "source": iis_logs.SOURCES.get(f["indicator"], "SRC-LRM-12")}
                     for f in gathered.get("findings") or []]
         counts = gathered.get("counts") or {}
         total = int((gathered.get("stats") or {}).get("matched_lines", len(findings)))

@@ -44,6 +44,7 @@ class CallbackModule(CallbackBase):
         super().__init__(*args, **kwargs)
         self.recorder = report.RunRecorder()
         self.check_modes = []
+        self.modes = set()
         self.playbook = ""
 
     def v2_playbook_on_start(self, playbook):
@@ -51,6 +52,10 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_play_start(self, play):
         self.check_modes.append(bool(play.check_mode) or bool(context.CLIARGS.get("check")))
+        # A play can name its report mode (investigate.yml sets meddev_report_mode: investigate).
+        mode = (play.vars or {}).get("meddev_report_mode")
+        if mode:
+            self.modes.add(str(mode))
 
     def _record(self, result):
         self.recorder.add_result(result._host.get_name(), result._result, result._task.get_name())
@@ -68,6 +73,8 @@ class CallbackModule(CallbackBase):
         if not self.recorder.hosts:
             return
         mode = "check" if self.check_modes and all(self.check_modes) else "apply"
+        if len(self.modes) == 1:
+            mode = self.modes.pop()
         data = self.recorder.build(mode, playbook=self.playbook)
         folder = report.write(data, self.get_option("report_dir"))
         for line in report.summary_lines(data, folder):

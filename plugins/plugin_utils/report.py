@@ -22,7 +22,7 @@ class RunRecorder:
         self.hosts = {}
 
     def _host(self, name: str) -> dict:
-        return self.hosts.setdefault(name, {"round_trips": 0, "controls": [], "errors": [],
+        return self.hosts.setdefault(name, {"round_trips": 0, "controls": [], "findings": [], "errors": [],
                                             "unreachable": False})
 
     def add_result(self, host: str, result: dict, task: str = "") -> None:
@@ -37,6 +37,7 @@ class RunRecorder:
             entry = self._host(host)
             entry["round_trips"] += int(item.get("host_calls") or 0)
             entry["controls"].extend(item.get("controls") or [])
+            entry["findings"].extend(item.get("findings") or [])
             if item.get("failed") and not item.get("controls"):
                 entry["errors"].append(f"{task}: {item.get('msg', 'failed')}")
 
@@ -94,6 +95,11 @@ def summary_lines(report: dict, path=None) -> list:
             if control["status"] in PROBLEMS:
                 lines.append(f"  {control['status'].upper():<7} {name}  {control['id']}: "
                              f"expected {control['expected']}, found {control['actual']}")
+        if host.get("findings"):
+            kinds = {}
+            for finding in host["findings"]:
+                kinds[finding.get("kind", "finding")] = kinds.get(finding.get("kind", "finding"), 0) + 1
+            lines.append(f"  FINDINGS {name}  " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items())))
         for error in host["errors"]:
             lines.append(f"  ERROR   {name}  {error}")
     return lines

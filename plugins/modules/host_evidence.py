@@ -1,0 +1,94 @@
+#!/usr/bin/python
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Docs of meddev.hardening.host_evidence, and its simulated-host (winsim) implementation."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: host_evidence
+short_description: Collect antivirus detections and tell-tale Windows events, read only
+version_added: 0.1.0
+description:
+  - For an investigation after the LRM advisory (SRC-LRM-13) or an iQ-WEBX quarantine (SRC-IQW-3),
+    in one round trip lists Microsoft Defender detections (C(Get-MpThreatDetection)) and the Windows
+    events that show an attacker at work or covering tracks (audit log cleared, accounts and group
+    members added, services installed, Defender detections and real-time protection turned off).
+  - Never changes the host. Returns controls C(IR-DEFENDER) and C(IR-EVENTS) and the findings.
+author:
+  - meddev.hardening contributors
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: windows
+options:
+  since:
+    description: Only events and detections at or after this UTC time (C(2026-11-01T00:00:00Z)).
+    type: str
+    default: ""
+  max_events:
+    description: Most events returned per log.
+    type: int
+    default: 200
+  variable_prefix:
+    description: Prefix for variable names in error messages.
+    type: str
+    default: ""
+"""
+
+EXAMPLES = r"""
+- name: Collect evidence since the advisory
+  meddev.hardening.host_evidence:
+    since: "2022-06-02T00:00:00Z"
+"""
+
+RETURN = r"""
+findings:
+  description: Detections and events, each with kind, time and what it means.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.meddev.hardening.plugins.module_utils.winsim import SimError, SimHost
+
+HOST_ARGUMENT_SPEC = {
+    "phase": {"type": "str", "required": True, "choices": ["gather"]},
+    "queries": {"type": "list", "elements": "dict", "required": True},
+    "since": {"type": "str", "default": ""},
+    "max_events": {"type": "int", "default": 200},
+}
+
+
+def gather(host: SimHost, params: dict) -> dict:
+    defender = host.read("defender", {"available": False})
+    since = params["since"]
+    detections = [d for d in defender.get("detections", []) if not since or d.get("time", "") >= since]
+    logs = host.read("eventlog")
+    events = []
+    for query in params["queries"]:
+        wanted = [e for e in logs.get(query["log"], []) if e.get("id") in query["ids"]
+                  and (not since or e.get("time", "") >= since)]
+        events += [{"log": query["log"], **e} for e in wanted[: params["max_events"]]]
+    return {"defender": {"available": bool(defender.get("available")), "detections": detections},
+            "events": events}
+
+
+def main():
+    module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
+    try:
+        host = SimHost.from_env()
+        with host.call("host_evidence"):
+            module.exit_json(changed=False, state=gather(host, module.params))
+    except (SimError, OSError) as error:
+        module.fail_json(msg=str(error))
+
+
+if __name__ == "__main__":
+    main()
