@@ -6,7 +6,7 @@ ANSIBLE_PLAYBOOK := $(BIN)/ansible-playbook
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test lab-reset drift site unit lint pwsh-syntax sanity molecule integration build changelog clean
+.PHONY: run test lab-reset investigate unit lint pwsh-syntax sanity molecule integration build bench-logscan changelog clean
 
 $(VENV)/.run-deps: requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ run: $(VENV)/.run-deps
 
 lab-reset: $(VENV)/.run-deps
 	$(ANSIBLE_PLAYBOOK) playbooks/lab_reset.yml
+
+## make investigate: look for signs of exploitation on the lab (read only); findings in the report.
+investigate: $(VENV)/.run-deps
+	$(ANSIBLE_PLAYBOOK) playbooks/investigate.yml
+
+## make bench-logscan: log scan time and peak memory for 10 MB, 100 MB and 1 GB of IIS logs.
+bench-logscan: $(VENV)/.run-deps
+	$(BIN)/python tests/tools/logscan_bench.py 10 100 1024
 
 ## make test: every test: unit, lint, PowerShell syntax, sanity, molecule, integration, build.
 test: $(VENV)/.dev-deps
