@@ -171,6 +171,11 @@ def _control(cid, title, source, expected, actual, status=COMPLIANT, message="")
     return Control(cid, title, tuple(source), expected, actual, status, message)
 
 
+def _apphost_path(gathered: dict) -> str:
+    """The file's path as the host reports it (%SystemRoot% may not be C:\\Windows)."""
+    return (gathered.get("apphost") or {}).get("path") or APPHOST
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -194,7 +199,7 @@ def plan(desired: Desired, gathered: dict) -> Plan:
         doc = Document(raw)
     except XmlError as error:
         return Plan((_control("LRM-CONFIG", "applicationHost.config readable", ("SRC-LRM-1",), "valid XML",
-                              "unreadable", FAILED, f"{APPHOST}: {error}; nothing was changed"),), ())
+                              "unreadable", FAILED, f"{_apphost_path(gathered)}: {error}; nothing was changed"),), ())
     all_sites = sites(doc)
     site = find_site(desired, all_sites, lrm.get("install_dir", ""))
     facts = {"lrm_installed": True, "lrm_version": lrm.get("version"), "site": site and site["name"],
@@ -226,10 +231,10 @@ def _present(desired: Desired, gathered: dict, doc: Document, site: dict, facts:
     if doc.changed():
         new_bytes = doc.result()
         changes.append(Change(drifted[0], "write_file", {
-            "path": APPHOST, "content": base64.b64encode(new_bytes).decode("ascii"),
-            "expected_sha256": _sha(raw), "backup_path": _backup_path(desired, APPHOST)},
+            "path": _apphost_path(gathered), "content": base64.b64encode(new_bytes).decode("ascii"),
+            "expected_sha256": _sha(raw), "backup_path": _backup_path(desired, _apphost_path(gathered))},
             f"sha256 {_sha(raw)[:12]}", f"sha256 {_sha(new_bytes)[:12]}", drifted[1:]))
-        file_diffs = (_file_diff(APPHOST, raw, new_bytes, doc),)
+        file_diffs = (_file_diff(_apphost_path(gathered), raw, new_bytes, doc),)
 
     audit_control, audit_change = _audit(desired, gathered, name, method, controls, raw=raw,
                                        new_bytes=new_bytes, changing=bool(changes))
@@ -296,14 +301,14 @@ def _audit(desired, gathered, site, method, controls, *, raw, new_bytes, changin
     """The audit record (SRC-LRM-3): written with every change, and when missing."""
     audit = parse_audit(gathered)
     ok = (not changing and audit.get("state") == "applied"
-          and (audit.get("files") or {}).get(APPHOST, {}).get("after") == _sha(raw))
+          and (audit.get("files") or {}).get(_apphost_path(gathered), {}).get("after") == _sha(raw))
     control = _control("LRM-AUDIT", "Audit record of the mitigation present", ("SRC-LRM-3", "SRC-IQW-10"),
                        f"{desired.audit_path} (applied)", audit.get("state") or "absent", COMPLIANT if ok else DRIFT)
     if ok:
         return control, None
     record = _audit_record(desired, lrm=gathered.get("lrm") or {}, site=site, method=method,
                            drifted=[c for c in controls if c.status == DRIFT],
-                           files={APPHOST: {"before": _sha(raw), "after": _sha(new_bytes)}},
+                           files={_apphost_path(gathered): {"before": _sha(raw), "after": _sha(new_bytes)}},
                            previous=audit, state="applied")
     return control, Change("LRM-AUDIT", "write_audit", {"path": desired.audit_path, "content": record},
                            audit.get("state") or "absent", "applied")
@@ -350,8 +355,9 @@ def _audit_record(desired, *, lrm, site, method, drifted, files, previous, state
 def _rollback(desired: Desired, gathered: dict) -> Plan:
     controls, changes = [], []
     raw = base64.b64decode((gathered.get("apphost") or {}).get("content") or "")
-    backups = gathered.get("backups") or {}
-    backup = backups.get(_backup_path(desired, APPHOST))
+    path = _apphost_path(gathered)
+    backup_path = _backup_path(desired, path)
+    backup = (gathered.get("backups") or {}).get(backup_path)
     cid = "LRM-ROLLBACK"
     if not backup:
         controls.append(_control(cid, "Original IIS configuration restored", ("SRC-LRM-4",), "original bytes",
@@ -362,12 +368,12 @@ def _rollback(desired: Desired, gathered: dict) -> Plan:
     else:
         controls.append(_control(cid, "Original IIS configuration restored", ("SRC-LRM-4",), "original bytes",
                                  f"patched (sha256 {_sha(raw)[:12]})", DRIFT))
-        changes.append(Change(cid, "restore_file", {"path": APPHOST, "backup_path": _backup_path(desired, APPHOST),
+        changes.append(Change(cid, "restore_file", {"path": path, "backup_path": backup_path,
                                                     "expected_sha256": backup["sha256"]},
                               f"sha256 {_sha(raw)[:12]}", f"sha256 {backup['sha256'][:12]}"))
     audit = parse_audit(gathered)
     if audit and audit.get("state") != "rolled_back":
-        files = {APPHOST: {"before": _sha(raw), "after": backup["sha256"] if backup else _sha(raw)}}
+        files = {path: {"before": _sha(raw), "after": backup["sha256"] if backup else _sha(raw)}}
         record = _audit_record(desired, lrm=gathered.get("lrm") or {}, site=audit.get("site"),
                                method=audit.get("remote_block_method"), drifted=[], files=files, previous=audit,
                                state="rolled_back")
