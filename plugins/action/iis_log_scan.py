@@ -44,7 +44,7 @@ class ActionModule(HostAction):
         pattern = str(args.get("site_pattern") or "W3SVC*")
         if not PATTERN.match(pattern):
             raise ArgumentError(f"{prefix}site_pattern", f"{pattern!r}: allowed letters, digits, * ? _ . -")
-        known = [i for i, *_ in iis_logs.INDICATORS]
+        known = [item[0] for item in iis_logs.INDICATORS]
         chosen = tuple(args.get("indicators") or known)
         unknown = sorted(set(chosen) - set(known))
         if unknown:

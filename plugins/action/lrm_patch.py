@@ -27,8 +27,8 @@ class ActionModule(HostAction):
         for option in ("busy_processes", "busy_services"):
             for name in args.get(option) or []:
                 if not NAME.match(str(name)):
-                    raise ArgumentError(f"{prefix}{option}", f"{name!r} is not a process/service name "
-                                                              "(letters, digits, space . _ -)")
+                    raise ArgumentError(f"{prefix}{option}",
+                                        f"{name!r} is not a process/service name (letters, digits, space . _ -)")
         self._busy = {k: list(args.get(k) or []) for k in ("busy_processes", "busy_services")}
         return lrm_patch.validate(args, prefix, now=utc_stamp(), collection_version=collection_version())
 

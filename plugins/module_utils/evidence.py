@@ -23,7 +23,7 @@ WHY = {(log, eid): why for log, eid, why in EVENTS}
 def queries() -> list:
     """Per log, the event ids to fetch: [{"log", "ids"}]."""
     logs = {}
-    for log, eid, _ in EVENTS:
+    for log, eid, _why in EVENTS:
         logs.setdefault(log, []).append(eid)
     return [{"log": log, "ids": ids} for log, ids in logs.items()]
 

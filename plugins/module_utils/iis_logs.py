@@ -34,17 +34,17 @@ INDICATORS = (
      "operating-system command in a request"),
     ("path-traversal", r"\.\./|\.\.\\", "SRC-LRM-12", "directory traversal"),
 )
-SOURCES = {i: s for i, _, s, _ in INDICATORS}
+SOURCES = {item[0]: item[2] for item in INDICATORS}
 
 
 def catalog(selected=None) -> list:
     """Indicators to send to the host: [{"id", "pattern"}]."""
-    return [{"id": i, "pattern": p} for i, p, _, _ in INDICATORS if not selected or i in selected]
+    return [{"id": item[0], "pattern": item[1]} for item in INDICATORS if not selected or item[0] in selected]
 
 
 def request_text(method: str, stem: str, query: str) -> str:
     text = f"{method} {stem}" + (f"?{query}" if query and query != "-" else "")
-    for _ in range(2):
+    for _round in range(2):
         text = urllib.parse.unquote_plus(text)
     return text.lower()
 
@@ -74,7 +74,10 @@ class Scan:
         if fields is None or len(values) != len(fields):
             self.stats["malformed"] += 1
             return
-        get = lambda name: values[fields[name]] if name in fields else "-"  # noqa: E731 - local shorthand
+
+        def get(name):
+            return values[fields[name]] if name in fields else "-"
+
         client = get("c-ip")
         if is_loopback(client):
             self.stats["skipped_loopback"] += 1

@@ -230,14 +230,15 @@ def _present(desired: Desired, gathered: dict, doc: Document, site: dict, facts:
     drifted = tuple(c.id for c in controls if c.status == DRIFT)
     if doc.changed():
         new_bytes = doc.result()
-        changes.append(Change(drifted[0], "write_file", {
-            "path": _apphost_path(gathered), "content": base64.b64encode(new_bytes).decode("ascii"),
-            "expected_sha256": _sha(raw), "backup_path": _backup_path(desired, _apphost_path(gathered))},
-            f"sha256 {_sha(raw)[:12]}", f"sha256 {_sha(new_bytes)[:12]}", drifted[1:]))
+        path = _apphost_path(gathered)
+        params = {"path": path, "content": base64.b64encode(new_bytes).decode("ascii"),
+                  "expected_sha256": _sha(raw), "backup_path": _backup_path(desired, path)}
+        changes.append(Change(drifted[0], "write_file", params, f"sha256 {_sha(raw)[:12]}",
+                              f"sha256 {_sha(new_bytes)[:12]}", drifted[1:]))
         file_diffs = (_file_diff(_apphost_path(gathered), raw, new_bytes, doc),)
 
-    audit_control, audit_change = _audit(desired, gathered, name, method, controls, raw=raw,
-                                       new_bytes=new_bytes, changing=bool(changes))
+    audit_control, audit_change = _audit(desired, gathered, name, method, controls,
+                                         raw=raw, new_bytes=new_bytes, changing=bool(changes))
     controls.append(audit_control)
     changes += [audit_change] if audit_change else []
 

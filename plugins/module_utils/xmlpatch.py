@@ -133,7 +133,7 @@ class Document:
 
     def edit_count(self) -> int:
         """How many elements have pending edits; tells whether one merge changed anything."""
-        return len(self._tags) + sum(len(t) for _, t in self._appends.values()) + len(self._removals)
+        return len(self._tags) + sum(len(texts) for _node, texts in self._appends.values()) + len(self._removals)
 
     def changed(self) -> bool:
         return self.edit_count() > 0

@@ -50,7 +50,7 @@ def write_logs(state: pathlib.Path, megabytes: int) -> int:
         day += 1
         with open(folder / f"u_ex2611{day:02d}.log", "w", encoding="ascii", newline="") as handle:
             handle.write(HEADER)
-            for _ in range(2_000_000):
+            for _line in range(2_000_000):
                 n += 1
                 if n % 10_000 == 0:
                     line, planted = ATTACK, planted + 1

@@ -94,8 +94,8 @@ def test_rollback_restores_only_from_a_matching_backup():
     patched = base64.b64decode(first.changes[0].params["content"])
     backup_path = first.changes[0].params["backup_path"]
     backups = {backup_path: {"sha256": hashlib.sha256(APPHOST).hexdigest()}}
-    plan = lrm_patch.plan(desired(state="absent"), gathered(patched, backups=backups,
-                                                             audit_text=first.changes[1].params["content"]))
+    audit_text = first.changes[1].params["content"]
+    plan = lrm_patch.plan(desired(state="absent"), gathered(patched, backups=backups, audit_text=audit_text))
     assert [c.kind for c in plan.changes] == ["restore_file", "write_audit"]
     assert plan.changes[0].params["expected_sha256"] == hashlib.sha256(APPHOST).hexdigest()
     nothing = lrm_patch.plan(desired(state="absent"), gathered())

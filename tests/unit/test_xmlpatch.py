@@ -28,7 +28,7 @@ def patch(data: bytes, spec=None) -> bytes:
 
 def only_insertions(before: bytes, after: bytes) -> bool:
     ops = difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
-    return all(tag in ("equal", "insert") for tag, *_ in ops)
+    return all(op[0] in ("equal", "insert") for op in ops)
 
 
 def check_lockdown(data: bytes):
