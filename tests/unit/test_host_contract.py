@@ -13,7 +13,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.ps1"))
 OPTION = re.compile(r"^\s*(\w+)\s*=\s*@\{(.*)\}\s*$")
-FIELD = re.compile(r"(\w+)\s*=\s*((?:'[^']*'(?:\s*,\s*'[^']*')*)|\$true|\$false|@\(\)|\d+)")
+FIELD = re.compile(r"(\w+)\s*=\s*((?:'[^']*'(?:\s*,\s*'[^']*')*)|\$true|\$false|@\(\)|@\{\}|\d+)")
 
 
 def ps1_options(path: pathlib.Path) -> dict:
@@ -32,7 +32,7 @@ def ps1_options(path: pathlib.Path) -> dict:
             elif value.isdigit():
                 fields[key] = int(value)
             else:
-                fields[key] = {"$true": True, "$false": False, "@()": []}[value]
+                fields[key] = {"$true": True, "$false": False, "@()": [], "@{}": {}}[value]
         options[match.group(1)] = fields
     return options
 

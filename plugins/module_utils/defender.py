@@ -1,0 +1,252 @@
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Microsoft Defender exclusions: validate, compare the way Defender does, plan. No I/O.
+
+Exclusions are compared case-insensitively, after expanding environment variables with the
+host's own values and dropping trailing backslashes. Only exclusions this collection added
+(listed in an ownership record on the host) are ever removed. Every exclusion carries the vendor
+requirement it comes from, because security teams alert on exclusion changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
+    COMPLIANT,
+    DRIFT,
+    MANUAL,
+    NOT_APPLICABLE,
+    ArgumentError,
+    Change,
+    Control,
+    Plan,
+)
+
+KINDS = ("path", "process", "extension")
+CMDLET_PARAMETER = {"path": "ExclusionPath", "process": "ExclusionProcess", "extension": "ExclusionExtension"}
+# Characters Windows never allows in a path; everything else (; $() ` ' %) is literal data.
+INVALID_PATH = re.compile(r'["<>|\x00-\x1f]')
+EXTENSION = re.compile(r"^\.?[A-Za-z0-9_-]{1,16}$")
+ENV_VAR = re.compile(r"%([A-Za-z_][A-Za-z0-9_()]*)%")
+REFUSING_PRODUCTS = {"carestream_directview": "SRC-CS-6"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Exclusion:
+    kind: str
+    value: str
+    source: tuple
+    product: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Desired:
+    state: str
+    exclusions: tuple
+    exclusive: bool
+    products: tuple
+    owner_record: str
+    prefix: str = ""
+
+
+def validate(args: dict, prefix: str = "") -> Desired:
+    state = str(args.get("state") or "present")
+    if state not in ("present", "absent"):
+        raise ArgumentError(f"{prefix}state", f"{state!r} is not allowed; allowed: present, absent")
+    items = args.get("exclusions") or []
+    if not isinstance(items, list):
+        raise ArgumentError(f"{prefix}exclusions", "must be a list of {kind, value, source}")
+    out, seen = [], set()
+    for i, item in enumerate(items):
+        var = f"{prefix}exclusions[{i}]"
+        if not isinstance(item, dict) or set(item) - {"kind", "value", "source", "product"}:
+            raise ArgumentError(var, "must be a dictionary with keys kind, value, source, product")
+        kind = str(item.get("kind", "path"))
+        if kind not in KINDS:
+            raise ArgumentError(f"{var}.kind", f"{kind!r} is not allowed; allowed: {', '.join(KINDS)}")
+        value = _checked_value(kind, item.get("value"), f"{var}.value")
+        source = item.get("source") or []
+        source = tuple(source if isinstance(source, list) else [source])
+        if not source:
+            raise ArgumentError(f"{var}.source", "every exclusion needs the vendor requirement it comes from "
+                                                 "(e.g. SRC-LRM-6): security teams must see why it exists")
+        key = (kind, value.lower())
+        if key not in seen:
+            seen.add(key)
+            out.append(Exclusion(kind, value, source, str(item.get("product") or "")))
+    record = str(args.get("owner_record") or "")
+    if not re.match(r"^[A-Za-z]:\\[^\"<>|\x00-\x1f*?]+$", record):
+        raise ArgumentError(f"{prefix}owner_record", f"{record!r} is not an absolute Windows file path")
+    return Desired(state, tuple(out), bool(args.get("exclusive")), tuple(args.get("products") or []), record, prefix)
+
+
+def _checked_value(kind: str, value, variable: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ArgumentError(variable, "must be a non-empty string")
+    if len(value) > 260:
+        raise ArgumentError(variable, "is longer than 260 characters (MAX_PATH)")
+    if kind == "extension":
+        if not EXTENSION.match(value):
+            raise ArgumentError(variable, f"{value!r} is not a file extension like .dcm or dcm")
+        return value if value.startswith(".") else f".{value}"
+    if INVALID_PATH.search(value):
+        raise ArgumentError(variable, f"{value!r} contains a character Windows never allows in a path "
+                                      '(" < > | or a control character such as a newline)')
+    if kind == "path" and not re.match(r"^([A-Za-z]:\\|\\\\|%[A-Za-z_]+%)", value):
+        raise ArgumentError(variable, f"{value!r} is not an absolute path (C:\\..., \\\\server\\..., %VAR%\\...)")
+    return value
+
+
+def canonical(kind: str, value: str, environment: dict) -> str:
+    """The comparison key: variables expanded with the host's values, case folded, no trailing \\."""
+    env = {k.lower(): v for k, v in (environment or {}).items()}
+    text = ENV_VAR.sub(lambda m: env.get(m.group(1).lower(), m.group(0)), value)
+    if kind == "extension":
+        return text.lstrip(".").lower()
+    text = text.rstrip("\\") if not re.match(r"^[A-Za-z]:\\$", text) else text
+    return text.lower()
+
+
+def _index(values, kind, environment) -> dict:
+    """Comparison key -> the value exactly as the host stores it (removal must name that)."""
+    return {canonical(kind, v, environment): v for v in values or []}
+
+
+def _control_id(kind: str, value: str) -> str:
+    return f"AV-EXCL-{kind.upper()}:{value}"
+
+
+def plan(desired: Desired, gathered: dict) -> Plan:
+    env = gathered.get("environment") or {}
+    defender = gathered.get("defender") or {}
+    local = {k: _index((gathered.get("exclusions") or {}).get(k), k, env) for k in KINDS}
+    policy = {k: _index((gathered.get("policy") or {}).get(k), k, env) for k in KINDS}
+    owned = [(o["kind"], o["value"]) for o in parse_owned(gathered.get("owned_text")) if o.get("kind") in KINDS]
+    owned_keys = {(k, canonical(k, v, env)) for k, v in owned}
+    controls, changes = [], []
+
+    refusing = [p for p in desired.products if p in REFUSING_PRODUCTS]
+    if refusing:
+        reason = (f"customer antivirus is not supported on {', '.join(refusing)} (SRC-CS-6): nothing is changed; "
+                  "exclusions are the vendor's to manage")
+        return Plan((Control("AV-SUPPORTED", "Customer antivirus configuration allowed", ("SRC-CS-6",),
+                             "supported", "not supported", NOT_APPLICABLE, reason),), ())
+
+    status_controls, usable = _defender_controls(desired, gathered)
+    controls += status_controls
+    seen = {"local": local, "policy": policy, "owned": owned_keys, "env": env}
+    for item in desired.exclusions:
+        control, change = _exclusion(desired, item, seen, defender, usable)
+        controls.append(control)
+        changes += [change] if change else []
+
+    declared = {(i.kind, canonical(i.kind, i.value, env)) for i in desired.exclusions}
+    if desired.exclusive and desired.state == "present":
+        for kind, value in owned:
+            key = canonical(kind, value, env)
+            if (kind, key) not in declared and key in local[kind]:
+                cid = f"AV-STALE-{kind.upper()}:{value}"
+                controls.append(Control(cid, f"Exclusion {value} no longer declared removed", ("SRC-CS-5",),
+                                        "absent", "present", DRIFT))
+                stored = local[kind][key]
+                changes.append(Change(cid, "remove", {"exclusion_kind": kind, "value": stored}, "present", "absent"))
+
+    controls += _third_party(desired, gathered)
+    # The ownership record lists what we add before we add it (an add that then fails is simply
+    # retried), and forgets what we remove only after it is removed: never an untracked exclusion.
+    adds = [c for c in changes if c.kind == "add"]
+    removes = [c for c in changes if c.kind == "remove"]
+    if adds:
+        changes.insert(0, _ownership_change(desired, adds, owned, env))
+    if removes:
+        changes.append(_ownership_change(desired, adds + removes, owned, env))
+    return Plan(tuple(controls), tuple(changes), facts={"exclusions_changed": [
+        {"kind": c.params["exclusion_kind"], "value": c.params["value"], "action": c.kind,
+         "source": next((list(x.source) for x in controls if x.id == c.control), [])}
+        for c in changes if c.kind in ("add", "remove")]})
+
+
+def _exclusion(desired: Desired, item: Exclusion, seen: dict, defender: dict, usable: bool):
+    """The control for one declared exclusion, and the change that fixes it (or None)."""
+    key = canonical(item.kind, item.value, seen["env"])
+    cid = _control_id(item.kind, item.value)
+    title = f"Defender {item.kind} exclusion {item.value}" + (f" ({item.product})" if item.product else "")
+    in_local, in_policy = key in seen["local"][item.kind], key in seen["policy"][item.kind]
+    change = {"exclusion_kind": item.kind, "value": item.value}
+    if desired.state == "absent":
+        if in_local and (item.kind, key) in seen["owned"]:
+            stored = {**change, "value": seen["local"][item.kind][key]}
+            return (Control(cid, title, item.source, "absent", "present", DRIFT),
+                    Change(cid, "remove", stored, "present", "absent"))
+        actual = "present (not added by this collection)" if in_local or in_policy else "absent"
+        return Control(cid, title, item.source, "absent", actual, COMPLIANT), None
+    if in_local or in_policy:
+        via = " (set by policy)" if in_policy else ""
+        return Control(cid, title, item.source, "excluded", f"excluded{via}", COMPLIANT), None
+    if not usable:
+        return Control(cid, title, item.source, "excluded", "absent", MANUAL,
+                       "Microsoft Defender cannot take this exclusion here (see AV-DEFENDER)"), None
+    if defender.get("disable_local_admin_merge"):
+        return Control(cid, title, item.source, "excluded", "absent", MANUAL,
+                       "DisableLocalAdminMerge=1: Defender ignores locally added exclusions; add it to the "
+                       "Group Policy (Windows Defender\\Exclusions)"), None
+    return (Control(cid, title, item.source, "excluded", "absent", DRIFT),
+            Change(cid, "add", change, "absent", "excluded"))
+
+
+def _defender_controls(desired: Desired, gathered: dict) -> tuple:
+    defender = gathered.get("defender") or {}
+    mode = str(defender.get("running_mode") or "")
+    if not defender.get("available"):
+        return [Control("AV-DEFENDER", "Microsoft Defender takes the exclusions", ("SRC-CS-5", "SRC-IQW-9"),
+                        "running (Normal)", "not available", MANUAL,
+                        "Defender is not installed or not running: use the product listed under AV-THIRD-PARTY")], False
+    if mode.lower() != "normal":
+        return [Control("AV-DEFENDER", "Microsoft Defender takes the exclusions", ("SRC-CS-5", "SRC-IQW-9"),
+                        "running (Normal)", f"running ({mode or 'unknown'})", MANUAL,
+                        "Defender is in passive mode: another antivirus product is active; configure it there")], False
+    message = ""
+    if defender.get("disable_local_admin_merge"):
+        message = "DisableLocalAdminMerge=1: only exclusions set by Group Policy take effect"
+    return [Control("AV-DEFENDER", "Microsoft Defender takes the exclusions", ("SRC-CS-5", "SRC-IQW-9"),
+                    "running (Normal)", "running (Normal)", MANUAL if message else COMPLIANT, message)], True
+
+
+def _third_party(desired: Desired, gathered: dict) -> list:
+    products = gathered.get("third_party") or []
+    if not products or desired.state != "present":
+        return []
+    wanted = "; ".join(f"{i.kind} {i.value}" for i in desired.exclusions) or "none declared"
+    names = ", ".join(sorted({p.get("name", "?") for p in products}))
+    return [Control("AV-THIRD-PARTY", "Exclusions set in the third-party antivirus", ("SRC-CS-3", "SRC-CS-5"),
+                    "excluded in every active antivirus", f"{names} detected", MANUAL,
+                    f"add in {names}'s own console: {wanted}")]
+
+
+def _ownership_change(desired: Desired, changes: list, owned: list, env: dict) -> Change:
+    record = {canonical(k, v, env): {"kind": k, "value": v} for k, v in owned}
+    for change in changes:
+        kind, value = change.params["exclusion_kind"], change.params["value"]
+        key = canonical(kind, value, env)
+        if change.kind == "add":
+            record[key] = {"kind": kind, "value": value}
+        else:
+            record.pop(key, None)
+    content = json.dumps({"owner": "meddev.hardening", "exclusions": sorted(record.values(),
+                                                                            key=lambda e: (e["kind"], e["value"]))},
+                         indent=2) + "\n"
+    return Change(changes[0].control, "record_owned", {"path": desired.owner_record, "content": content},
+                  f"{len(owned)} owned", f"{len(record)} owned", tuple(c.control for c in changes[1:]))
+
+
+def parse_owned(text) -> list:
+    """The ownership record as the host holds it; unreadable means nothing is ours."""
+    try:
+        record = json.loads(text or "{}")
+    except ValueError:
+        return []
+    items = record.get("exclusions") if isinstance(record, dict) else None
+    return [i for i in items or [] if isinstance(i, dict) and "kind" in i and "value" in i]

@@ -1,0 +1,161 @@
+#!/usr/bin/python
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Docs of meddev.hardening.defender_exclusion, and its simulated-host (winsim) implementation."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: defender_exclusion
+short_description: Microsoft Defender exclusions that vendor documents require, each with its source
+version_added: 0.1.0
+description:
+  - Manages Defender path, process and extension exclusions in one gather and at most one apply.
+    Compares case-insensitively, after expanding environment variables with the host's values and
+    dropping trailing backslashes.
+  - Records on the host which exclusions it added; O(exclusive) and O(state=absent) remove only
+    those, never anyone else's.
+  - Reports what makes local exclusions ineffective or unmanageable - C(DisableLocalAdminMerge),
+    exclusions set by Group Policy, Defender missing or in passive mode - and third-party antivirus
+    products (C(manual), with the exact list to enter in that product's console).
+  - Refuses to change anything on Carestream DirectView hosts (SRC-CS-6); audit-only hosts are read.
+  - Every exclusion in the result carries its vendor source; security teams alert on exclusion changes.
+author:
+  - meddev.hardening contributors
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: windows
+options:
+  state:
+    description: C(present) adds the exclusions; C(absent) removes those this collection added.
+    type: str
+    choices: [present, absent]
+    default: present
+  exclusions:
+    description: Exclusions with C(kind) (path, process, extension), C(value), C(source) (SRC ids), C(product).
+    type: list
+    elements: dict
+    default: []
+  exclusive:
+    description: Remove exclusions this collection added earlier that are no longer declared.
+    type: bool
+    default: false
+  products:
+    description: The host's C(meddev_products); C(carestream_directview) makes the module refuse to change anything.
+    type: list
+    elements: str
+    default: []
+  owner_record:
+    description: File on the host that lists the exclusions this collection added.
+    type: str
+    required: true
+  variable_prefix:
+    description: Prefix for variable names in error messages.
+    type: str
+    default: ""
+"""
+
+EXAMPLES = r"""
+- name: Exclude the Illumina folder (SRC-LRM-6)
+  meddev.hardening.defender_exclusion:
+    owner_record: C:\ProgramData\meddev.hardening\defender_exclusions.json
+    exclusions:
+      - {kind: path, value: 'C:\Illumina', source: [SRC-LRM-6], product: illumina_lrm}
+"""
+
+RETURN = r"""
+exclusions_changed:
+  description: Every exclusion added or removed, with its source.
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import json
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.meddev.hardening.plugins.module_utils.winsim import SimError, SimHost, atomic_write_bytes
+
+HOST_ARGUMENT_SPEC = {
+    "phase": {"type": "str", "required": True, "choices": ["gather", "apply"]},
+    "owner_record": {"type": "str", "required": True},
+    "third_party_services": {"type": "dict", "default": {}},
+    "changes": {"type": "list", "elements": "dict", "default": []},
+}
+POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\Exclusions\\"
+POLICY_KEYS = {"path": "Paths", "process": "Processes", "extension": "Extensions"}
+ENVIRONMENT = {"ProgramFiles": "C:\\Program Files", "ProgramFiles(x86)": "C:\\Program Files (x86)",
+               "ProgramData": "C:\\ProgramData", "SystemDrive": "C:", "SystemRoot": "C:\\Windows"}
+
+
+def gather(host: SimHost, params: dict) -> dict:
+    defender = host.read("defender", {"available": False})
+    registry = host.read("registry")
+    policy = {kind: sorted(registry.get(POLICY + key, {})) for kind, key in POLICY_KEYS.items()}
+    services = host.read("services")
+    third = [{"name": p, "source": "SecurityCenter2"} for p in host.read("security_center").get("antivirus", [])
+             if "defender" not in p.lower()]
+    third += [{"name": product, "source": f"service {name}"}
+              for name, product in sorted(params["third_party_services"].items())
+              if (services.get(name) or {}).get("Status") == "Running"]
+    record = host.windows_path(params["owner_record"])
+    exclusions = defender.get("exclusions") or {}
+    return {
+        "defender": {"available": bool(defender.get("available")), "running_mode": defender.get("running_mode"),
+                     "disable_local_admin_merge": bool(defender.get("disable_local_admin_merge"))},
+        "exclusions": {k: list(exclusions.get(k) or []) for k in POLICY_KEYS},
+        "policy": policy,
+        "third_party": third,
+        "owned_text": record.read_text(encoding="utf-8") if record.is_file() else None,
+        "environment": {**ENVIRONMENT, **host.read("environment")},
+    }
+
+
+def apply_change(host: SimHost, change: dict) -> None:
+    """Add-MpPreference / Remove-MpPreference semantics: the value is data, stored as given."""
+    kind = change.get("kind")
+    if kind == "record_owned":
+        json.loads(change["content"])
+        atomic_write_bytes(host.windows_path(change["path"]), change["content"].encode("utf-8"))
+        return
+    defender = host.read("defender", {"available": False})
+    if not defender.get("available"):
+        raise SimError("Add-MpPreference: the Defender service is not running (0x800106ba)")
+    values = defender.setdefault("exclusions", {}).setdefault(change["exclusion_kind"], [])
+    matching = [v for v in values if v.lower() == change["value"].lower()]
+    if kind == "add" and not matching:
+        values.append(change["value"])
+    elif kind == "remove":
+        for value in matching:
+            values.remove(value)
+    elif kind not in ("add", "remove"):
+        raise SimError(f"unknown change kind {kind!r}")
+    host.write("defender", defender)
+
+
+def main():
+    module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
+    applied = 0
+    try:
+        host = SimHost.from_env()
+        with host.call("defender_exclusion"):
+            if module.params["phase"] == "gather":
+                module.exit_json(changed=False, state=gather(host, module.params))
+            if module.check_mode:
+                module.fail_json(msg="apply is never run in check mode", applied=0)
+            for change in module.params["changes"]:
+                apply_change(host, change)
+                applied += 1
+            module.exit_json(changed=applied > 0, applied=applied, state=gather(host, module.params))
+    except (SimError, OSError, ValueError) as error:
+        module.fail_json(msg=str(error), applied=applied)
+
+
+if __name__ == "__main__":
+    main()
