@@ -22,10 +22,10 @@ LAB_VARS = yaml.safe_load((ROOT / "inventories/lab/group_vars/lab.yml").read_tex
 class Lab:
     """A private copy of the lab: its own inventory, host state folders and report folder."""
 
-    def __init__(self, root: pathlib.Path, hosts: dict | None = None):
+    def __init__(self, root: pathlib.Path, only=None):
         self.root = root
-        self.hosts = hosts or yaml.safe_load((ROOT / "inventories/lab/hosts.yml").read_text())[
-            "all"]["children"]["lab"]["hosts"]
+        lab_hosts = yaml.safe_load((ROOT / "inventories/lab/hosts.yml").read_text())["all"]["children"]["lab"]["hosts"]
+        self.hosts = {name: v for name, v in lab_hosts.items() if only is None or name in only}
         group_vars = {**LAB_VARS, "winsim_state_dir": str(root / "state") + "/{{ inventory_hostname }}"}
         inventory = {"all": {"children": {"lab": {"hosts": self.hosts, "vars": group_vars}}}}
         self.inventory = root / "inventory.yml"
