@@ -1,0 +1,163 @@
+#!powershell
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Host side of meddev.hardening.iqwebx_licgen (contract: docs/host-contract.md).
+# gather: iQ-WEBX install and version, Defender exclusions, quarantine and detections, whether
+# LicGen.exe is in place, the login page as the host sees it, pending restart, evidence file.
+# apply: update definitions, add the exclusion, restore from quarantine (MpCmdRun, arguments
+# quoted by ArgvParser), write a verified artifact, write the evidence file.
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+#Requires -Module Ansible.ModuleUtils.ArgvParser
+#Requires -Module Ansible.ModuleUtils.CommandUtil
+
+$spec = @{
+    options = @{
+        phase = @{ type = 'str'; required = $true; choices = 'gather', 'apply' }
+        install_dir = @{ type = 'str'; required = $true }
+        login_url = @{ type = 'str'; required = $true }
+        evidence_path = @{ type = 'str'; required = $true }
+        changes = @{ type = 'list'; elements = 'dict'; default = @() }
+    }
+    supports_check_mode = $true
+}
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+$module.Result.applied = 0
+$mpCmdRun = Join-Path $env:ProgramFiles 'Windows Defender\MpCmdRun.exe'
+
+function Get-Sha256Hex {
+    param([byte[]]$Bytes)
+    $sha = [System.Security.Cryptography.SHA256]::Create()
+    try { ([System.BitConverter]::ToString($sha.ComputeHash($Bytes)) -replace '-', '').ToLowerInvariant() }
+    finally { $sha.Dispose() }
+}
+
+function Write-FileAtomic {
+    param([string]$Path, [byte[]]$Bytes)
+    $folder = Split-Path -Parent $Path
+    if (-not (Test-Path -LiteralPath $folder)) { $null = New-Item -ItemType Directory -Path $folder -Force }
+    $temp = Join-Path $folder ('.meddev-{0}.tmp' -f [guid]::NewGuid())
+    [System.IO.File]::WriteAllBytes($temp, $Bytes)
+    if (Test-Path -LiteralPath $Path) { [System.IO.File]::Replace($temp, $Path, [NullString]::Value) }
+    else { [System.IO.File]::Move($temp, $Path) }
+}
+
+function Get-IqwebxInstall {
+    $keys = 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\*',
+    'HKLM:\SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall\*'
+    $entry = Get-ItemProperty -Path $keys -ErrorAction SilentlyContinue |
+        Where-Object { $_.DisplayName -like 'iQ-WEBX*' -or $_.DisplayName -like 'iQ-X*' } | Select-Object -First 1
+    if (-not $entry) {
+        if (Test-Path -LiteralPath (Join-Path $module.Params.install_dir 'PACS')) {
+            return @{ installed = $true; version = $null; install_dir = $module.Params.install_dir }
+        }
+        return @{ installed = $false }
+    }
+    $folder = [string]$entry.InstallLocation
+    if (-not $folder) { $folder = $module.Params.install_dir }
+    @{ installed = $true; version = [string]$entry.DisplayVersion; install_dir = $folder }
+}
+
+function Get-LoginPage {
+    try {
+        $response = Invoke-WebRequest -Uri $module.Params.login_url -UseBasicParsing -TimeoutSec 20 -ErrorAction Stop
+        @{ status = [int]$response.StatusCode; length = [int]([string]$response.Content).Trim().Length }
+    }
+    catch {
+        $status = $null
+        if ($_.Exception.Response) { $status = [int]$_.Exception.Response.StatusCode }
+        @{ status = $status; length = 0; error = $_.Exception.Message }
+    }
+}
+
+function Get-LicgenState {
+    $product = Get-IqwebxInstall
+    $folder = $module.Params.install_dir
+    if ($product.install_dir) { $folder = $product.install_dir }
+    $target = Join-Path $folder 'PACS\php\LicGen.exe'
+    $state = @{
+        iqwebx = $product; exclusions = @(); environment = @{}; quarantine = @(); antivirus = @{}; detections = @()
+        licgen_present = (Test-Path -LiteralPath $target -PathType Leaf)
+        login = Get-LoginPage
+        pending_reboot = (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
+        evidence_text = $null
+    }
+    foreach ($name in 'ProgramFiles', 'ProgramFiles(x86)', 'ProgramData', 'SystemDrive') {
+        $state.environment[$name] = [System.Environment]::GetEnvironmentVariable($name)
+    }
+    if (Get-Command -Name Get-MpComputerStatus -ErrorAction SilentlyContinue) {
+        $status = Get-MpComputerStatus -ErrorAction SilentlyContinue
+        if ($status -and $status.AMServiceEnabled) {
+            $state.exclusions = @((Get-MpPreference).ExclusionPath | Where-Object { $_ })
+            $state.antivirus = @{ signature_age_days = [int]$status.AntivirusSignatureAge }
+            $names = @{}
+            foreach ($threat in Get-MpThreat -ErrorAction SilentlyContinue) { $names[$threat.ThreatID] = $threat.ThreatName }
+            $detections = @(Get-MpThreatDetection -ErrorAction SilentlyContinue)
+            $state.detections = @(foreach ($item in $detections) {
+                    @{ time = $item.InitialDetectionTime.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ'); threat = [string]$names[$item.ThreatID] }
+                })
+            # Quarantined resources of detections (file:_<path>) that Defender can restore.
+            $state.quarantine = @(foreach ($item in $detections) {
+                    foreach ($resource in $item.Resources) {
+                        if ([string]$resource -like 'file:_*') {
+                            @{ threat = [string]$names[$item.ThreatID]; path = ([string]$resource).Substring(6) }
+                        }
+                    }
+                })
+        }
+    }
+    if (Test-Path -LiteralPath $module.Params.evidence_path) {
+        $state.evidence_text = [System.IO.File]::ReadAllText($module.Params.evidence_path, [System.Text.Encoding]::UTF8)
+    }
+    $state
+}
+
+function Invoke-Change {
+    param($Change)
+    switch ($Change.kind) {
+        'update_signatures' { Update-MpSignature -ErrorAction Stop }
+        'add_exclusion' { Add-MpPreference -ExclusionPath ([string[]]@($Change.value)) -ErrorAction Stop }
+        'restore_quarantine' {
+            $folder = Split-Path -Parent $Change.path
+            $command = Argv-ToString -arguments @($mpCmdRun, '-Restore', '-Name', $Change.threat, '-FilePath', $folder)
+            $outcome = Run-Command -command $command
+            if ($outcome.rc -ne 0 -or -not (Test-Path -LiteralPath $Change.path -PathType Leaf)) {
+                throw ('MpCmdRun -Restore did not bring back {0} (rc {1}): {2}' -f $Change.path, $outcome.rc, $outcome.stdout)
+            }
+        }
+        'write_artifact' {
+            $bytes = [System.Convert]::FromBase64String($Change.content)
+            if ((Get-Sha256Hex -Bytes $bytes) -ne $Change.sha256) { throw 'artifact hash mismatch on the host; nothing written' }
+            Write-FileAtomic -Path $Change.path -Bytes $bytes
+        }
+        'write_evidence' {
+            $null = $Change.content | ConvertFrom-Json -ErrorAction Stop
+            Write-FileAtomic -Path $Change.path -Bytes ([System.Text.UTF8Encoding]::new($false).GetBytes($Change.content))
+        }
+        default { throw ('unknown change kind {0}' -f $Change.kind) }
+    }
+}
+
+if ($module.Params.phase -eq 'gather') {
+    $module.Result.state = Get-LicgenState
+    $module.ExitJson()
+}
+if ($module.CheckMode) {
+    $module.FailJson('apply is never run in check mode')
+}
+$applied = 0
+foreach ($change in $module.Params.changes) {
+    try {
+        Invoke-Change -Change $change
+    }
+    catch {
+        $module.FailJson(('change {0} ({1}) failed: {2}' -f ($applied + 1), $change.control,
+                $_.Exception.Message), $_)
+    }
+    $applied++
+    $module.Result.applied = $applied
+    $module.Result.changed = $true
+}
+$module.Result.state = Get-LicgenState
+$module.ExitJson()
