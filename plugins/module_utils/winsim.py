@@ -91,13 +91,15 @@ class SimHost:
     # -- one module execution -------------------------------------------------------------
 
     @contextlib.contextmanager
-    def call(self, module: str):
+    def call(self, module: str, phase: str = ""):
         """Account for one module execution: lock, log, latency, injected fault."""
         with open(self.state_dir / ".lock", "a+") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             number = self.call_count() + 1
             fault = self.fail_call == number
             entry = {"module": module, "time": utc_now(), "n": number}
+            if phase:
+                entry["phase"] = phase
             if fault:
                 entry["fault"] = "fail_call"
             with open(self.state_dir / CALLS_LOG, "a", encoding="utf-8") as log:

@@ -144,7 +144,7 @@ def main():
     applied = 0
     try:
         host = SimHost.from_env()
-        with host.call("defender_exclusion"):
+        with host.call("defender_exclusion", module.params["phase"]):
             if module.params["phase"] == "gather":
                 module.exit_json(changed=False, state=gather(host, module.params))
             if module.check_mode:

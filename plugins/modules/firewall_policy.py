@@ -282,7 +282,7 @@ def main():
     applied = 0
     try:
         host = SimHost.from_env()
-        with host.call("firewall_policy"):
+        with host.call("firewall_policy", module.params["phase"]):
             state = host.read("firewall", {"profiles": {}, "rules": []})
             if module.params["phase"] == "gather":
                 module.exit_json(changed=False, state=gather(state, group))

@@ -84,7 +84,7 @@ def main():
     module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
     try:
         host = SimHost.from_env()
-        with host.call("host_evidence"):
+        with host.call("host_evidence", module.params["phase"]):
             module.exit_json(changed=False, state=gather(host, module.params))
     except (SimError, OSError) as error:
         module.fail_json(msg=str(error))

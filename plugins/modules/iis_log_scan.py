@@ -116,7 +116,7 @@ def main():
     module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
     try:
         host = SimHost.from_env()
-        with host.call("iis_log_scan"):
+        with host.call("iis_log_scan", module.params["phase"]):
             module.exit_json(changed=False, state=scan(host, module.params))
     except (SimError, OSError) as error:
         module.fail_json(msg=str(error))
