@@ -109,8 +109,9 @@ def plan(desired: Desired, gathered: dict, artifact: dict | None = None) -> Plan
                             f"HTTP {login.get('status')} with {login.get('length') or 0} bytes",
                             COMPLIANT if login_ok else (DRIFT if restore else FAILED),
                             "" if login_ok or restore else
-                            "the login page is blank or down although LicGen.exe is in place: check the iQ-WEBX "
-                            "services (SRC-IQW-6) and the login_url"))
+                            ("the login page is blank or down although LicGen.exe is in place: check the iQ-WEBX "
+                             "services (SRC-IQW-6) and the login_url" if present else
+                             "the login page stays white while LicGen.exe is missing (see IQW-LICGEN)")))
     controls += _operator_steps(desired, gathered, changes)
 
     evidence = _parse(gathered.get("evidence_text"))

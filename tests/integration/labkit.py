@@ -16,7 +16,9 @@ from ansible_collections.meddev.hardening.plugins.plugin_utils import winsim_pro
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
-LAB_VARS = yaml.safe_load((ROOT / "inventories/lab/group_vars/lab.yml").read_text())
+# The lab's group vars, with paths relative to the lab inventory made absolute for a copy elsewhere.
+LAB_VARS = yaml.safe_load((ROOT / "inventories/lab/group_vars/lab.yml").read_text()
+                          .replace("{{ inventory_dir }}/../..", str(ROOT)))
 
 
 class Lab:
