@@ -29,9 +29,29 @@ def load(name: str, profile_dir=None) -> dict:
         document = yaml.safe_load(handle) or {}
     if not isinstance(document, dict) or not isinstance(document.get("state", {}), dict):
         raise ValueError(f"winsim profile {path}: expected a mapping with 'state' and 'files'")
+    if document.get("base"):  # a shared Windows base the profile overrides, subsystem by subsystem
+        base = load_base(str(document["base"]), directory)
+        for domain, content in (base.get("state") or {}).items():
+            mine = document.setdefault("state", {}).get(domain)
+            document["state"][domain] = _merge(content, mine) if mine is not None else content
     files = document.get("files") or {}
     for win_path, content in files.items():
         if isinstance(content, dict):  # {fixture: iis/applicationHost.config, crlf: true}
             data = (FIXTURE_DIR / content["fixture"]).read_bytes()
             files[win_path] = data.replace(b"\n", b"\r\n") if content.get("crlf") else data
     return document
+
+
+def load_base(name: str, directory) -> dict:
+    path = pathlib.Path(directory) / "bases" / f"{name}.yml"
+    if not PROFILE_NAME.match(name) or not path.is_file():
+        raise ValueError(f"winsim profile base {name!r} not found under {path.parent}")
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def _merge(base, override):
+    """Override wins; mappings merge key by key (registry keys, services, secpol sections)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{k: _merge(base.get(k), v) for k, v in override.items()}}
+    return override

@@ -1,0 +1,288 @@
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The hardening baseline: catalog validation, plan, and the Windows file formats. No I/O.
+
+Every control comes from the catalog (roles/baseline/vars/main.yml). One gather reads all
+mechanisms; the plan batches the changes into one change per mechanism (registry values, one
+security template for secedit, one auditpol backup file, services), applied in one call.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+
+from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
+    COMPLIANT,
+    DRIFT,
+    MANUAL,
+    NOT_APPLICABLE,
+    ArgumentError,
+    Change,
+    Control,
+    Plan,
+)
+
+MECHANISMS = ("registry", "secpol", "auditpol", "service", "hotfix", "bitlocker")
+AUDIT_SETTINGS = {"no_auditing": ("No Auditing", 0), "success": ("Success", 1), "failure": ("Failure", 2),
+                  "success_and_failure": ("Success and Failure", 3)}
+AUDIT_NAMES = {v[0].lower(): k for k, v in AUDIT_SETTINGS.items()}
+# Never disabled: management (WinRM), the plumbing it needs, security, time, and the products.
+PROTECTED_SERVICES = {
+    "winrm", "rpcss", "rpceptmapper", "dcomlaunch", "eventlog", "mpssvc", "bfe", "windefend", "w32time",
+    "cryptsvc", "dnscache", "lanmanworkstation", "netlogon", "termservice", "sense", "wuauserv",
+    "local run manager analysis service", "local run manager job service", "universal copy service", "iq-x",
+    "apache2.4", "w3svc", "was",
+}
+MS17_010_BUILD = 15063  # Windows 10 1703 and later ship the fix in every cumulative update
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    source: tuple
+    mechanism: str
+    value: object
+    spec: dict            # the catalog entry as given (path, name, key, guid, type, ...)
+    enabled: bool = True
+    report_only: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Desired:
+    entries: tuple
+    products: tuple
+    prefix: str = ""
+
+
+def _var(entry: dict, prefix: str) -> str:
+    return entry.get("variable") or f"{prefix}catalog[{entry.get('id')}]"
+
+
+def _typed(entry: dict, prefix: str):
+    value, kind, variable = entry.get("value"), entry.get("type"), _var(entry, prefix)
+    if entry["mechanism"] in ("service", "hotfix", "bitlocker"):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ArgumentError(variable, "must be a list of names")
+        return tuple(value)
+    if entry["mechanism"] == "auditpol":
+        if value not in AUDIT_SETTINGS:
+            raise ArgumentError(variable, f"{value!r} is not allowed; allowed: {', '.join(AUDIT_SETTINGS)}")
+        return value
+    if kind == "bool":
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        if not isinstance(value, bool):
+            raise ArgumentError(variable, f"{value!r} is not allowed; allowed: true, false")
+        return value
+    if kind == "int":
+        try:
+            number = int(str(value))
+        except ValueError:
+            raise ArgumentError(variable, f"{value!r} is not an integer") from None
+        low, high = entry.get("range") or (None, None)
+        if low is not None and not low <= number <= high:
+            raise ArgumentError(variable, f"{number} is out of range; allowed: {low}-{high} (SRC-PMR-7/8)")
+        return number * int(entry.get("scale", 1))
+    text = str(value)
+    if not text or any(ord(c) < 32 for c in text) or len(text) > 1024:
+        raise ArgumentError(variable, f"{text!r} is not a usable value (1-1024 printable characters)")
+    return text
+
+
+def validate(args: dict, prefix: str = "") -> Desired:
+    catalog = args.get("catalog") or []
+    entries, ids = [], set()
+    for raw in catalog:
+        if raw.get("mechanism") not in MECHANISMS or not raw.get("id") or raw["id"] in ids:
+            raise ArgumentError(f"{prefix}catalog", f"entry {raw.get('id')!r}: needs a unique id and a mechanism "
+                                                    f"from {', '.join(MECHANISMS)}")
+        ids.add(raw["id"])
+        enabled = raw.get("enabled", True)
+        enabled = enabled if isinstance(enabled, bool) else str(enabled).lower() == "true"
+        value = _typed(raw, prefix) if enabled else raw.get("value")
+        entries.append(Entry(raw["id"], raw["title"], tuple(raw.get("source") or ()), raw["mechanism"], value,
+                             dict(raw), enabled, bool(raw.get("report_only"))))
+    by_id = {e.id: e for e in entries}
+    reset, duration = by_id.get("BL-LOCKOUT-RESET"), by_id.get("BL-LOCKOUT-DURATION")
+    if reset and duration and reset.value > duration.value:
+        raise ArgumentError(_var(reset.spec, prefix), f"{reset.value} minutes exceeds "
+                            f"{_var(duration.spec, prefix)} ({duration.value}); allowed: 1-{duration.value} "
+                            "(secedit refuses it with error 87)")
+    protected = PROTECTED_SERVICES | {s.lower() for s in args.get("protected_services") or []}
+    for entry in entries:
+        if entry.mechanism == "service":
+            refused = [s for s in entry.value if s.lower() in protected]
+            if refused:
+                raise ArgumentError(_var(entry.spec, prefix), f"{refused} must never be disabled: management "
+                                    "(WinRM) or the medical-device products need them")
+    return Desired(tuple(entries), tuple(args.get("products") or ()), prefix)
+
+
+# -- Windows formats --------------------------------------------------------------------------------------
+
+def parse_inf(text: str) -> dict:
+    """A security template (secedit /export) as {section: {key: value}}."""
+    sections, current = {}, None
+    for raw in (text or "").splitlines():
+        line = raw.strip().lstrip("\ufeff")
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+        elif current is not None and "=" in line and not line.startswith(";"):
+            key, _sep, value = line.partition("=")
+            current[key.strip()] = value.strip()
+    return sections
+
+
+def render_inf(system_access: dict) -> str:
+    """A minimal template for secedit /configure /areas SECURITYPOLICY (the host writes it UTF-16LE)."""
+    lines = ["[Unicode]", "Unicode=yes", "[System Access]"]
+    lines += [f"{key} = {value}" for key, value in system_access.items()]
+    lines += ["[Version]", 'signature="$CHICAGO$"', "Revision=1", ""]
+    return "\r\n".join(lines)
+
+
+def parse_auditpol(text: str) -> dict:
+    """auditpol /get /category:* /r (CSV) as {GUID upper: setting name}."""
+    out = {}
+    for row in csv.DictReader(io.StringIO((text or "").lstrip("\ufeff"))):
+        guid = (row.get("Subcategory GUID") or "").strip().upper()
+        if guid:
+            out[guid] = AUDIT_NAMES.get((row.get("Inclusion Setting") or "").strip().lower(), "no_auditing")
+    return out
+
+
+def render_auditpol(settings: dict) -> str:
+    """An auditpol /restore file setting only the given subcategories."""
+    rows = ["Machine Name,Policy Target,Subcategory,Subcategory GUID,Inclusion Setting,Exclusion Setting,Setting Value"]
+    for guid, (name, setting) in settings.items():
+        label, number = AUDIT_SETTINGS[setting]
+        rows.append(f",System,{name},{guid},{label},,{number}")
+    return "\r\n".join(rows) + "\r\n"
+
+
+# -- plan --------------------------------------------------------------------------------------------------
+
+def _applies(entry: Entry, products: tuple) -> bool:
+    targets = entry.spec.get("applies_to") or ["all"]
+    return "all" in targets or any(p in targets for p in products)
+
+
+def _secpol_value(entry: Entry) -> int:
+    return int(entry.value)
+
+
+def _registry(entry: Entry, state: dict, batch: list) -> Control:
+    current = state["registry"].get(entry.spec["path"].lower(), {}).get(entry.spec["name"].lower())
+    ok = current is not None and str(current) == str(entry.value)
+    if not ok:
+        batch.append({"path": entry.spec["path"], "name": entry.spec["name"],
+                      "type": "dword" if entry.spec.get("type") == "int" else "string", "value": entry.value})
+    return Control(entry.id, entry.title, entry.source, f"{entry.spec['name']}={entry.value}",
+                   f"{entry.spec['name']}={'absent' if current is None else current}", COMPLIANT if ok else DRIFT)
+
+
+def _secpol(entry: Entry, state: dict, batch: dict) -> Control:
+    want, current = _secpol_value(entry), state["secpol"].get(entry.spec["key"])
+    ok = current is not None and str(current) == str(want)
+    if not ok:
+        batch[entry.spec["key"]] = want
+    return Control(entry.id, entry.title, entry.source, f"{entry.spec['key']} = {want}",
+                   f"{entry.spec['key']} = {current if current is not None else 'unset'}", COMPLIANT if ok else DRIFT)
+
+
+def _auditpol(entry: Entry, state: dict, batch: dict) -> Control:
+    guid = entry.spec["guid"].upper()
+    current = state["audit"].get(guid, "no_auditing")
+    if current != entry.value:
+        batch[guid] = (entry.title.replace("Audit ", "", 1), entry.value)
+    return Control(entry.id, entry.title, entry.source, entry.value, current,
+                   COMPLIANT if current == entry.value else DRIFT)
+
+
+EVALUATE = {"registry": _registry, "secpol": _secpol, "auditpol": _auditpol}
+RENDER = {
+    "registry": ("set_registry", lambda batch: {"values": batch}),
+    "secpol": ("apply_secpol", lambda batch: {"inf": render_inf(batch)}),
+    "auditpol": ("apply_auditpol", lambda batch: {"csv": render_auditpol(batch)}),
+    "service": ("disable_services", lambda batch: {"services": batch}),
+}
+
+
+def plan(desired: Desired, gathered: dict) -> Plan:
+    state = {
+        "registry": {k.lower(): {n.lower(): v for n, v in values.items()}
+                     for k, values in (gathered.get("registry") or {}).items()},
+        "secpol": parse_inf(gathered.get("secpol_inf") or "").get("System Access", {}),
+        "audit": parse_auditpol(gathered.get("auditpol_csv") or ""),
+        "services": {k.lower(): v for k, v in (gathered.get("services") or {}).items()},
+    }
+    controls, batches = [], {"registry": [], "secpol": {}, "auditpol": {}, "service": []}
+    ids = {m: [] for m in batches}
+    for entry in desired.entries:
+        if not entry.enabled or not _applies(entry, desired.products):
+            why = "not declared for this host" if not entry.enabled else "not for this host's products"
+            controls.append(Control(entry.id, entry.title, entry.source, "n/a", "n/a", NOT_APPLICABLE,
+                                    f"{why} ({entry.spec.get('variable') or 'catalog'})"))
+        elif entry.mechanism in EVALUATE:
+            control = EVALUATE[entry.mechanism](entry, state, batches[entry.mechanism])
+            controls.append(control)
+            if control.status == DRIFT:
+                ids[entry.mechanism].append(control.id)
+        elif entry.mechanism == "service":
+            for name in entry.value:
+                controls.append(_service(entry, name, state["services"].get(name.lower()), batches, ids))
+        else:
+            controls.append(_check_only(entry, gathered))
+    _lockout_pair(batches, desired)
+    changes = []
+    for mechanism, (kind, render) in RENDER.items():
+        if batches[mechanism]:
+            first, *rest = ids[mechanism]
+            count = len(ids[mechanism])
+            changes.append(Change(first, kind, render(batches[mechanism]), f"{count} setting(s) differ",
+                                  f"{count} setting(s) set", tuple(rest)))
+    return Plan(tuple(controls), tuple(changes))
+
+
+def _lockout_pair(batches: dict, desired: Desired) -> None:
+    """secedit checks ResetLockoutCount <= LockoutDuration on the result: send both when either changes."""
+    pending = batches["secpol"]
+    if "ResetLockoutCount" in pending or "LockoutDuration" in pending:
+        for entry in desired.entries:
+            if entry.mechanism == "secpol" and entry.spec["key"] in ("ResetLockoutCount", "LockoutDuration"):
+                pending.setdefault(entry.spec["key"], _secpol_value(entry))
+
+
+def _service(entry: Entry, name: str, current: dict | None, batches: dict, ids: dict) -> Control:
+    cid = f"{entry.id}-{name}"
+    if current is None:
+        return Control(cid, f"{entry.title}: {name}", entry.source, "disabled", "not installed", COMPLIANT)
+    ok = str(current.get("StartType", "")).lower() == "disabled" and current.get("Status") != "Running"
+    if not ok:
+        batches["service"].append(name)
+        ids["service"].append(cid)
+    return Control(cid, f"{entry.title}: {name}", entry.source, "disabled, stopped",
+                   f"{current.get('StartType')}, {current.get('Status')}".lower(), COMPLIANT if ok else DRIFT)
+
+
+def _check_only(entry: Entry, gathered: dict) -> Control:
+    if entry.mechanism == "hotfix":
+        installed = {k.upper() for k in gathered.get("hotfixes") or []}
+        build = int(gathered.get("os_build") or 0)
+        found = sorted(installed & {k.upper() for k in entry.value})
+        ok = bool(found) or build >= MS17_010_BUILD
+        actual = ", ".join(found) or (f"build {build} (includes the fix)" if ok else f"build {build}, none of the KBs")
+        return Control(entry.id, entry.title, entry.source, "installed", actual, COMPLIANT if ok else MANUAL,
+                       "" if ok else "install the MS17-010 update for this Windows version (validated by the vendor)")
+    volume = gathered.get("bitlocker") or {}
+    method = str(volume.get("encryption_method") or "None")
+    protected = str(volume.get("protection_status") or "Off").lower() in ("on", "1")
+    ok = protected and method.lower() in {m.lower() for m in entry.value}
+    return Control(entry.id, entry.title, entry.source, f"protection on, {'/'.join(entry.value)}",
+                   f"protection {'on' if protected else 'off'}, {method}", COMPLIANT if ok else MANUAL,
+                   "" if ok else "encrypting the system drive needs planning (recovery keys, vendor approval): "
+                                 "check-only here (SRC-PMR-9)")
+
