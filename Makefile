@@ -42,7 +42,7 @@ bench-logscan: $(VENV)/.run-deps
 ## make test: every test: unit, lint, PowerShell syntax, sanity, molecule, integration, build.
 test: $(VENV)/.dev-deps
 	$(MAKE) --no-print-directory lint pwsh-syntax sanity molecule
-	$(BIN)/python -m pytest -q tests/unit tests/integration
+	$(BIN)/python -m pytest -q -n 2 tests/unit tests/integration
 
 unit: $(VENV)/.dev-deps
 	$(BIN)/python -m pytest -q tests/unit

@@ -285,4 +285,3 @@ def _check_only(entry: Entry, gathered: dict) -> Control:
                    f"protection {'on' if protected else 'off'}, {method}", COMPLIANT if ok else MANUAL,
                    "" if ok else "encrypting the system drive needs planning (recovery keys, vendor approval): "
                                  "check-only here (SRC-PMR-9)")
-

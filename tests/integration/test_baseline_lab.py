@@ -1,0 +1,69 @@
+"""The baseline on the lab: round trips, idempotence, every control reported, bad input refused."""
+
+import re
+
+import pytest
+import yaml
+from labkit import ROOT, Lab
+
+CATALOG = [e["id"] for e in yaml.safe_load((ROOT / "roles/baseline/vars/main.yml").read_text())["baseline_catalog"]]
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def workstation(tmp_path):
+    return Lab(tmp_path, only=("cs-imagesuite-01", "philips-mr-01"))
+
+
+def baseline_calls(lab, host):
+    return [c["phase"] for c in lab.calls(host, "baseline")]
+
+
+def test_round_trips_idempotence_and_error_87_never_reached(workstation):
+    host = "cs-imagesuite-01"
+    assert workstation.playbook("site.yml", "--check").returncode == 0
+    assert baseline_calls(workstation, host) == ["gather"]
+    assert len(workstation.calls(host)) <= 6
+    before = len(workstation.calls(host))
+    result = workstation.playbook("site.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert baseline_calls(workstation, host) == ["gather", "gather", "apply"]
+    assert len(workstation.calls(host)) - before <= 10
+    secpol = workstation.sim(host).read("secpol")["System Access"]
+    assert secpol["PasswordHistorySize"] == "24" and secpol["ResetLockoutCount"] == "15"
+    again = workstation.playbook("site.yml")
+    recap = re.search(rf"^{host}\s*:.*changed=(\d+)", again.stdout, re.M)
+    assert recap and recap.group(1) == "0", again.stdout[-2000:]
+    assert baseline_calls(workstation, host)[-1] == "gather"
+
+
+def test_every_catalog_control_reported_on_every_host(workstation):
+    assert workstation.playbook("drift.yml").returncode != 0  # the workstation drifts
+    for host in workstation.hosts:
+        ids = {c["id"] for c in workstation.latest_report()["hosts"][host]["controls"]}
+        assert set(CATALOG) - {"BL-SVC"} <= ids  # BL-SVC is reported per service, as BL-SVC-<name>
+        assert any(i.startswith("BL-SVC-") for i in ids)
+
+
+def test_audit_only_console_is_read_and_reported_not_gated(workstation):
+    before = workstation.fingerprint("philips-mr-01", include_calls=False)
+    assert workstation.playbook("site.yml").returncode == 0
+    assert workstation.fingerprint("philips-mr-01", include_calls=False) == before
+    drift = workstation.playbook("drift.yml", "-l", "philips-mr-01")
+    assert drift.returncode == 0  # reported, not the hospital's to fix
+    statuses = {c["status"] for c in workstation.latest_report()["hosts"]["philips-mr-01"]["controls"]}
+    assert "drift" in statuses
+    gated = workstation.playbook("drift.yml", "-l", "philips-mr-01", extra={"drift_fail_on_audit_only": True})
+    assert gated.returncode != 0
+
+
+@pytest.mark.parametrize(("extra", "variable", "allowed"), [
+    ({"baseline_password_history": 25}, "baseline_password_history", "0-24"),
+    ({"baseline_lockout_duration": 0}, "baseline_lockout_duration", "1-99999"),
+    ({"baseline_lockout_reset": 60, "baseline_lockout_duration": 30}, "baseline_lockout_reset", "1-30"),
+    ({"baseline_disabled_services": ["WinRM"]}, "baseline_disabled_services", "never be disabled"),
+])
+def test_bad_values_fail_before_any_host_call(workstation, extra, variable, allowed):
+    result = workstation.playbook("site.yml", "-l", "cs-imagesuite-01", extra=extra)
+    assert result.returncode != 0 and variable in result.stdout and allowed in result.stdout
+    assert baseline_calls(workstation, "cs-imagesuite-01") == []
