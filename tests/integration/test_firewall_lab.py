@@ -90,7 +90,7 @@ def test_audit_only_host_is_only_read(lab):
     result = lab.playbook("site.yml", extra={"meddev_enforce": False})
     assert result.returncode == 0, output(result)
     assert lab.fingerprint(HOST, include_calls=False) == before
-    assert [c["module"] for c in lab.calls(HOST)] == [FW, "defender_exclusion", "lrm_patch"]  # gathers only
+    assert [c["module"] for c in lab.calls(HOST)] == [FW, "defender_exclusion", "baseline", "lrm_patch"]  # gathers only
     public = lab.controls(HOST)["FW-PROFILE-PUBLIC"]
     assert public["status"] == "drift" and "audit-only" in public["message"]
 

@@ -28,7 +28,11 @@ def test_make_run_converges_the_lab(tmp_path):
     assert "drift found, as expected before apply" in result.stdout
     report = json.loads((tmp_path / "reports" / "latest" / "report.json").read_text())
     assert report["mode"] == "check"
-    assert report["summary"]["drift"] == report["summary"]["failed"] == 0
-    assert report["summary"]["compliant"] >= 6
+    assert report["summary"]["failed"] == 0
+    audit_only = {"cs-directview-01", "philips-mr-01"}  # vendor-locked: reported, never changed
+    for name, host in report["hosts"].items():
+        statuses = {c["status"] for c in host["controls"]}
+        assert (name in audit_only) or "drift" not in statuses, (name, statuses)
+    assert report["summary"]["compliant"] >= 100
     runs = sorted(p.name for p in (tmp_path / "reports").iterdir() if p.name != "latest")
     assert len(runs) == 3  # drift, apply, drift
