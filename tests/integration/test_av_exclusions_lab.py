@@ -26,7 +26,8 @@ def test_directview_host_is_byte_identical_after_apply(radiology):
     assert radiology.fingerprint("cs-directview-01", include_calls=False) == before
     controls = radiology.controls("cs-directview-01")
     assert controls["AV-SUPPORTED"]["status"] == "not_applicable" and "SRC-CS-6" in controls["AV-SUPPORTED"]["message"]
-    assert {c["module"] for c in radiology.calls("cs-directview-01")} == {"firewall_policy", "defender_exclusion", "baseline"}
+    modules = {c["module"] for c in radiology.calls("cs-directview-01")}
+    assert modules == {"firewall_policy", "defender_exclusion", "baseline"}
 
 
 def test_hostile_looking_paths_are_literal_data_end_to_end(radiology):
