@@ -20,9 +20,10 @@ def test_password_and_lockout_policy(host):
 
 def test_registry_hardening(host):
     registry = state(host, "cs-imagesuite-01", "registry")
-    assert registry["HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\Explorer"]["NoDriveTypeAutoRun"] == 255
+    policies = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\"
+    assert registry[policies + "Explorer"]["NoDriveTypeAutoRun"] == 255
+    assert registry[policies + "System"]["InactivityTimeoutSecs"] == 900
     assert registry["HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters"]["SMB1"] == 0
-    assert registry["HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System"]["InactivityTimeoutSecs"] == 900
 
 
 def test_services_and_winrm(host):
