@@ -26,12 +26,24 @@ options:
     ini:
       - section: meddev_report
         key: report_dir
+  keep:
+    description:
+      - How many runs to keep in O(report_dir); older run folders are removed and each removal is
+        printed. 0 keeps every run (evidence, SRC-IQW-10).
+    type: int
+    default: 0
+    env:
+      - name: MEDDEV_REPORT_KEEP
+    ini:
+      - section: meddev_report
+        key: keep
 """
 
 from ansible import context
 from ansible.plugins.callback import CallbackBase
 
-from ansible_collections.meddev.hardening.plugins.plugin_utils import report
+from ansible_collections.meddev.hardening.plugins.plugin_utils import report, report_formats
+from ansible_collections.meddev.hardening.plugins.plugin_utils.version import collection_version
 
 
 class CallbackModule(CallbackBase):
@@ -75,7 +87,16 @@ class CallbackModule(CallbackBase):
         mode = "check" if self.check_modes and all(self.check_modes) else "apply"
         if len(self.modes) == 1:
             mode = self.modes.pop()
-        data = self.recorder.build(mode, playbook=self.playbook)
-        folder = report.write(data, self.get_option("report_dir"))
+        inventory = sorted(str(i) for i in (context.CLIARGS.get("inventory") or []))
+        data = self.recorder.build(
+            mode, playbook=self.playbook, collection_version=collection_version(), inventory=inventory,
+            unreachable=sorted(h for h, e in self.recorder.hosts.items() if e["unreachable"]))
+        report_dir = self.get_option("report_dir")
+        previous_name, previous = report.previous_report(report_dir, inventory)
+        data["since_last_run"] = report.since_last_run(data, previous, previous_name)
+        folder = report.write(data, report_dir, {"junit.xml": report_formats.junit(data),
+                                                 "report.html": report_formats.render_html(data)})
         for line in report.summary_lines(data, folder):
             self._display.display(line)
+        for name in report.prune(report_dir, int(self.get_option("keep") or 0)):
+            self._display.display(f"report retention: removed old run {name} (keep={self.get_option('keep')})")

@@ -95,6 +95,13 @@ class HostAction(ActionBase):
             changed = bool(plan.changes) and enforce
 
         result.update(plan.facts)
+        result["meddev_host"] = {  # who and where, for reports grouped by customer and site
+            "customer": self._templar.template(task_vars.get("meddev_customer", "")) or "",
+            "site": self._templar.template(task_vars.get("meddev_site", "")) or "",
+            "audit_only": not enforce,
+            "cert_validation": str(self._templar.template(
+                task_vars.get("ansible_winrm_server_cert_validation", "validate"))) != "ignore",
+        }
         result.update(changed=changed, controls=[c.as_dict() for c in controls], host_calls=calls,
                       enforce=enforce)
         self.finish(result, desired, plan, changed)

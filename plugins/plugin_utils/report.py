@@ -13,6 +13,7 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import S
 from ansible_collections.meddev.hardening.plugins.module_utils.winsim import atomic_write_bytes
 
 PROBLEMS = ("drift", "failed")
+MAX_PROBLEM_LINES = 12  # the summary fits a screen; the report has everything
 
 
 class RunRecorder:
@@ -35,6 +36,8 @@ class RunRecorder:
                     self._host(host)["errors"].append(f"{task}: {item.get('msg', 'failed')}")
                 continue
             entry = self._host(host)
+            for key, value in (item.get("meddev_host") or {}).items():
+                entry.setdefault(key, value)
             entry["round_trips"] += int(item.get("host_calls") or 0)
             entry["controls"].extend(item.get("controls") or [])
             entry["findings"].extend(item.get("findings") or [])
@@ -58,8 +61,58 @@ def utc_stamp() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def write(report: dict, report_dir) -> pathlib.Path:
-    """Write ``<report_dir>/<UTC timestamp>/report.json`` and point ``latest`` at that folder."""
+def previous_report(report_dir, inventory: list) -> tuple:
+    """The newest earlier report of the same inventory: (folder name, report) or (None, None)."""
+    root = pathlib.Path(report_dir)
+    if not root.is_dir():
+        return None, None
+    for folder in sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink()), reverse=True):
+        try:
+            data = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if data.get("inventory") == inventory:
+            return folder.name, data
+    return None, None
+
+
+def since_last_run(report: dict, previous: dict | None, previous_name: str | None) -> dict:
+    """What newly drifted, what was fixed, what is new, against the previous run of the same inventory."""
+    out = {"previous": previous_name, "newly_drifted": [], "fixed": [], "new": []}
+    if previous is None:
+        return out
+    bad = ("drift", "failed")
+    for host, entry in report["hosts"].items():
+        before = {c["id"]: c["status"] for c in (previous.get("hosts", {}).get(host) or {}).get("controls", [])}
+        for control in entry["controls"]:
+            was, now = before.get(control["id"]), control["status"]
+            item = {"host": host, "id": control["id"], "title": control["title"], "was": was, "now": now}
+            if was is None:
+                out["new"].append(item)
+            elif now in bad and was not in bad:
+                out["newly_drifted"].append(item)
+            elif was in bad and now not in bad:
+                out["fixed"].append(item)
+    return out
+
+
+def prune(report_dir, keep: int) -> list:
+    """Keep the newest ``keep`` runs (0 keeps all); return the folders removed, to be said aloud."""
+    root = pathlib.Path(report_dir)
+    if keep <= 0 or not root.is_dir():
+        return []
+    runs = sorted((p for p in root.iterdir() if p.is_dir() and not p.is_symlink()), reverse=True)
+    removed = []
+    for folder in runs[keep:]:
+        for item in sorted(folder.iterdir()):
+            item.unlink()
+        folder.rmdir()
+        removed.append(folder.name)
+    return removed
+
+
+def write(report: dict, report_dir, extra_files: dict | None = None) -> pathlib.Path:
+    """Write ``<report_dir>/<UTC timestamp>/report.json`` (and extra files), point ``latest`` at it."""
     root = pathlib.Path(report_dir)
     root.mkdir(parents=True, exist_ok=True)
     stamp = report["generated"].replace(":", "").replace("-", "")
@@ -70,6 +123,8 @@ def write(report: dict, report_dir) -> pathlib.Path:
     folder.mkdir()
     data = (json.dumps(report, indent=2, sort_keys=False) + "\n").encode("utf-8")
     atomic_write_bytes(folder / "report.json", data)
+    for name, content in (extra_files or {}).items():
+        atomic_write_bytes(folder / name, content.encode("utf-8"))
     link = root / "latest"
     tmp_link = root / f".latest-{os.getpid()}"
     if tmp_link.is_symlink():
@@ -86,15 +141,24 @@ def summary_lines(report: dict, path=None) -> list:
              f"{'host':<28}{'trips':>6}  " + "  ".join(f"{s:>8.8}" for s in STATUSES)]
     for name, host in report["hosts"].items():
         counts = summarize(host["controls"])
-        flag = "  UNREACHABLE" if host.get("unreachable") else ""
+        flag = "  UNREACHABLE" if host.get("unreachable") else ("  audit-only" if host.get("audit_only") else "")
         lines.append(f"{name:<28}{host['round_trips']:>6}  "
                      + "  ".join(f"{counts[s]:>8}" for s in STATUSES) + flag)
     lines.append(f"{'total':<28}{'':>6}  " + "  ".join(f"{report['summary'][s]:>8}" for s in STATUSES))
+    since = report.get("since_last_run") or {}
+    if since.get("previous"):
+        lines.append(f"since {since['previous']}: {len(since['newly_drifted'])} newly drifted, "
+                     f"{len(since['fixed'])} fixed, {len(since['new'])} new")
+        for item in since["newly_drifted"][:MAX_PROBLEM_LINES]:
+            lines.append(f"  NEWLY DRIFTED {item['host']}  {item['id']} (was {item['was']})")
+    problems = [(name, c) for name, host in report["hosts"].items() for c in host["controls"]
+                if c["status"] in PROBLEMS and not (c["status"] == "drift" and host.get("audit_only"))]
+    for name, control in problems[:MAX_PROBLEM_LINES]:
+        lines.append(f"  {control['status'].upper():<7} {name}  {control['id']}: "
+                     f"expected {control['expected']}, found {control['actual']}")
+    if len(problems) > MAX_PROBLEM_LINES:
+        lines.append(f"  ... and {len(problems) - MAX_PROBLEM_LINES} more: see report.html")
     for name, host in report["hosts"].items():
-        for control in host["controls"]:
-            if control["status"] in PROBLEMS:
-                lines.append(f"  {control['status'].upper():<7} {name}  {control['id']}: "
-                             f"expected {control['expected']}, found {control['actual']}")
         if host.get("findings"):
             kinds = {}
             for finding in host["findings"]:
