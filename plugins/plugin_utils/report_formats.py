@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET  # builds XML; never parses input
 
 import yaml
 
-from ansible_collections.meddev.hardening.plugins.module_utils.controls import STATUSES
+from ansible_collections.meddev.hardening.plugins.module_utils.controls import STATUSES, summarize
 
 SOURCES = pathlib.Path(__file__).with_name("vendor_sources.yml")
 FAILURES, SKIPS = ("drift", "failed"), ("manual", "deferred")
@@ -83,8 +83,8 @@ def _host_section(name: str, host: dict) -> str:
     if findings:
         table += ('<h4>Investigation findings</h4><table class="findings"><thead><tr><th>kind</th><th>time (UTC)</th>'
                   f'<th>who</th><th>what</th><th>indicator</th></tr></thead><tbody>{findings}</tbody></table>')
-    return (f'<section class="host"><h3>{_esc(name)}<small>{_esc(flags)} · {host["round_trips"]} round trips'
-            f'</small></h3>{errors}{table}</section>')
+    return (f'<section class="host" id="host-{_esc(name)}"><h3>{_esc(name)}<small>{_esc(flags)} · '
+            f'{host["round_trips"]} round trips</small></h3>{errors}{table}</section>')
 
 
 def render_html(report: dict) -> str:
@@ -94,6 +94,13 @@ def render_html(report: dict) -> str:
     groups = {}
     for name, host in report["hosts"].items():
         groups.setdefault((host.get("customer") or "-", host.get("site") or "-"), []).append((name, host))
+    overview = "".join(
+        f'<tr><td>{_esc(customer)}</td><td>{_esc(site)}</td><td><a href="#host-{_esc(name)}">{_esc(name)}</a>'
+        f'{" (audit-only)" if host.get("audit_only") else ""}</td>'
+        + "".join(f'<td class="num">{summarize(host["controls"])[s] or ""}</td>' for s in STATUSES) + "</tr>"
+        for (customer, site), hosts in sorted(groups.items()) for name, host in hosts)
+    overview = ('<table id="overview"><thead><tr><th>customer</th><th>site</th><th>host</th>'
+                + "".join(f"<th>{s}</th>" for s in STATUSES) + f"</tr></thead><tbody>{overview}</tbody></table>")
     body = ""
     for (customer, site), hosts in sorted(groups.items()):
         body += f'<h2>{_esc(customer)} · {_esc(site)}</h2>' + "".join(_host_section(n, h) for n, h in hosts)
@@ -111,7 +118,7 @@ def render_html(report: dict) -> str:
     meta = {k: report.get(k) for k in ("generated", "mode", "collection_version", "playbook", "inventory")}
     return TEMPLATE.format(title=_esc(f"meddev.hardening {report['mode']} report {report['generated']}"),
                            meta=_esc(json.dumps(meta)), generated=_esc(report["generated"]), mode=_esc(report["mode"]),
-                           totals=totals, since=since_html, body=body,
+                           totals=totals, since=since_html, body=overview + body,
                            unreachable=_esc(", ".join(report.get("unreachable") or []) or "none"))
 
 
@@ -131,7 +138,7 @@ font-size:12px;cursor:pointer}} .badge b{{margin-left:4px}}
 .not_applicable{{background:#f6f6f6;color:#777}} button.off{{opacity:.35}}
 .src{{font-family:monospace;font-size:12px;margin-right:4px;white-space:nowrap}}
 .srctext{{font-size:11px;color:#556}} .error{{color:#a11}} #filters{{margin:12px 0}}
-tr.hidden{{display:none}}
+tr.hidden{{display:none}} td.num{{text-align:right}} #overview td,#overview th{{padding:2px 6px}}
 @media print{{#filters button{{border:0}} tr.hidden{{display:none}} section.host{{break-inside:avoid}}
 body{{margin:0;font-size:11px}}}}
 </style></head><body>
