@@ -6,7 +6,7 @@ ANSIBLE_PLAYBOOK := $(BIN)/ansible-playbook
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test browser lab-reset investigate unit lint pwsh-syntax sanity molecule integration build bench-logscan changelog clean
+.PHONY: run test browser lab-reset investigate unit lint pwsh-syntax sanity molecule integration build bench-logscan ee-context changelog clean
 
 $(VENV)/.run-deps: requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,12 @@ molecule: $(VENV)/.dev-deps
 build: $(VENV)/.run-deps
 	mkdir -p build
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+## make ee-context: the execution-environment build context (no container engine needed).
+ee-context: build $(VENV)/.dev-deps
+	cp build/meddev-hardening-$$($(BIN)/python -c "import yaml;print(yaml.safe_load(open('galaxy.yml'))['version'])").tar.gz build/meddev-hardening.tar.gz
+	rm -rf build/ee-context
+	$(BIN)/ansible-builder create --file execution-environment.yml --context build/ee-context --output-filename Containerfile
 
 changelog: $(VENV)/.dev-deps
 	$(BIN)/antsibull-changelog lint
