@@ -6,7 +6,7 @@ ANSIBLE_PLAYBOOK := $(BIN)/ansible-playbook
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test browser lab-reset investigate unit lint pwsh-syntax sanity molecule integration build bench-logscan ee-context changelog clean
+.PHONY: run test browser lab-reset investigate unit lint pwsh-syntax sanity molecule integration build bench bench-logscan ee-context changelog clean
 
 $(VENV)/.run-deps: requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,13 @@ molecule: $(VENV)/.dev-deps
 build: $(VENV)/.run-deps
 	mkdir -p build
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+## make bench: batched baseline vs one task per setting on BENCH_HOSTS simulated hosts (docs/performance.md).
+BENCH_HOSTS ?= 200
+BENCH_LATENCY_MS ?= 150
+BENCH_FORKS ?= 50
+bench: $(VENV)/.run-deps
+	$(BIN)/python tests/tools/bench.py --hosts $(BENCH_HOSTS) --latency-ms $(BENCH_LATENCY_MS) --forks $(BENCH_FORKS)
 
 ## make ee-context: the execution-environment build context (no container engine needed).
 ee-context: build $(VENV)/.dev-deps
