@@ -33,7 +33,7 @@ def make_lab(root: pathlib.Path, hosts: int, latency: int) -> pathlib.Path:
     names = [f"ws-{i:04d}" for i in range(hosts)]
     for name in names:
         winsim.seed(root / name, "carestream_imagesuite", profile)
-    inventory = {"all": {"hosts": dict.fromkeys(names, {}), "vars": {
+    inventory = {"all": {"hosts": {name: {} for name in names}, "vars": {
         "ansible_connection": "meddev.hardening.winsim", "ansible_python_interpreter": sys.executable,
         "winsim_state_dir": str(root) + "/{{ inventory_hostname }}", "winsim_latency_ms": latency,
         "meddev_products": ["carestream_imagesuite"]}}}
@@ -50,9 +50,9 @@ def run(playbook: str, inventory: pathlib.Path, forks: int, root: pathlib.Path) 
            "ANSIBLE_DISPLAY_OK_HOSTS": "false", "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "false"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    result = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks),
-                    str(ROOT / "tests" / "bench" / playbook)], env=env, cwd=ROOT, capture_output=True,
-                   check=False, timeout=7200, text=True)
+    command = [str(BIN / "ansible-playbook"), "-i", str(inventory), "-f", str(forks),
+               str(ROOT / "tests" / "bench" / playbook)]
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, check=False, timeout=7200, text=True)
     if "failed=0" not in result.stdout or "unreachable=0" not in result.stdout:
         raise SystemExit(f"{playbook} did not run cleanly:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     wall = time.monotonic() - started
@@ -78,8 +78,8 @@ def main() -> int:
     ratio = per_setting["calls_per_host"] / batched["calls_per_host"]
     rows = [("wall time (s)", "wall"), ("module executions (round trips) per host", "calls_per_host"),
             ("controller CPU seconds per host", "cpu_per_host")]
-    table = "\n".join(f"| {label} | {batched[key]:.2f} | {per_setting[key]:.2f} | {per_setting[key] / batched[key]:.1f}x |"
-                      for label, key in rows)
+    table = "\n".join(f"| {label} | {batched[key]:.2f} | {per_setting[key]:.2f} | "
+                      f"{per_setting[key] / batched[key]:.1f}x |" for label, key in rows)
     text = PAGE.format(hosts=args.hosts, latency=args.latency_ms, forks=args.forks, table=table, ratio=ratio,
                        cpus=os.cpu_count())
     pathlib.Path(args.out).write_text(text, encoding="utf-8")
