@@ -152,6 +152,29 @@ class SimHost:
         return current
 
 
+def run_host_module(module, name: str, gather, apply_change=None) -> None:
+    """The winsim side of every host module: one execution is one logged round trip.
+
+    ``gather(host, params)`` returns the state; ``apply_change(host, change)`` carries out one
+    change. Apply runs the changes in order, reports how many were applied, and returns the state
+    after them, exactly as the .ps1 modules do. Never exits without calling exit_json/fail_json.
+    """
+    applied = 0
+    try:
+        host = SimHost.from_env()
+        with host.call(name, module.params["phase"]):
+            if module.params["phase"] == "gather":
+                module.exit_json(changed=False, state=gather(host, module.params))
+            if module.check_mode or apply_change is None:
+                module.fail_json(msg="apply is never run in check mode or on a read-only module", applied=0)
+            for change in module.params["changes"]:
+                apply_change(host, change)
+                applied += 1
+            module.exit_json(changed=applied > 0, applied=applied, state=gather(host, module.params))
+    except (SimError, OSError, ValueError) as error:
+        module.fail_json(msg=str(error), applied=applied)
+
+
 def seed(state_dir, profile_name: str, profile: dict) -> SimHost:
     """Create (or re-create) a simulated host from a profile document."""
     root = pathlib.Path(state_dir)

@@ -80,7 +80,12 @@ import json
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meddev.hardening.plugins.module_utils.winsim import SimError, SimHost, atomic_write_bytes
+from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (
+    SimError,
+    SimHost,
+    atomic_write_bytes,
+    run_host_module,
+)
 
 HOST_ARGUMENT_SPEC = {
     "phase": {"type": "str", "required": True, "choices": ["gather", "apply"]},
@@ -140,21 +145,8 @@ def apply_change(host: SimHost, change: dict) -> None:
 
 
 def main():
-    module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
-    applied = 0
-    try:
-        host = SimHost.from_env()
-        with host.call("defender_exclusion", module.params["phase"]):
-            if module.params["phase"] == "gather":
-                module.exit_json(changed=False, state=gather(host, module.params))
-            if module.check_mode:
-                module.fail_json(msg="apply is never run in check mode", applied=0)
-            for change in module.params["changes"]:
-                apply_change(host, change)
-                applied += 1
-            module.exit_json(changed=applied > 0, applied=applied, state=gather(host, module.params))
-    except (SimError, OSError, ValueError) as error:
-        module.fail_json(msg=str(error), applied=applied)
+    run_host_module(AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True), "defender_exclusion",
+                    gather, apply_change)
 
 
 if __name__ == "__main__":

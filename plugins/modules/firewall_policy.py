@@ -183,6 +183,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (
     SimError,
     SimHost,
+    run_host_module,
 )
 
 HOST_ARGUMENT_SPEC = {
@@ -276,25 +277,19 @@ def apply_change(state: dict, change: dict, group: str) -> None:
         raise SimError(f"unknown change kind {kind!r}")
 
 
+def _gather(host: SimHost, params: dict) -> dict:
+    return gather(host.read("firewall", {"profiles": {}, "rules": []}), params["rule_group"])
+
+
 def main():
     module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
-    group = module.params["rule_group"]
-    applied = 0
-    try:
-        host = SimHost.from_env()
-        with host.call("firewall_policy", module.params["phase"]):
-            state = host.read("firewall", {"profiles": {}, "rules": []})
-            if module.params["phase"] == "gather":
-                module.exit_json(changed=False, state=gather(state, group))
-            if module.check_mode:
-                module.fail_json(msg="apply is never run in check mode", applied=0)
-            for change in module.params["changes"]:
-                apply_change(state, change, group)
-                host.write("firewall", state)  # each cmdlet takes effect at once on Windows too
-                applied += 1
-            module.exit_json(changed=applied > 0, applied=applied, state=gather(state, group))
-    except SimError as error:
-        module.fail_json(msg=str(error), applied=applied)
+
+    def apply_one(host: SimHost, change: dict) -> None:
+        state = host.read("firewall", {"profiles": {}, "rules": []})
+        apply_change(state, change, module.params["rule_group"])
+        host.write("firewall", state)  # each cmdlet takes effect at once on Windows too
+
+    run_host_module(module, "firewall_policy", _gather, apply_one)
 
 
 if __name__ == "__main__":

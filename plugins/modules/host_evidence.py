@@ -56,7 +56,7 @@ findings:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.meddev.hardening.plugins.module_utils.winsim import SimError, SimHost
+from ansible_collections.meddev.hardening.plugins.module_utils.winsim import SimHost, run_host_module
 
 HOST_ARGUMENT_SPEC = {
     "phase": {"type": "str", "required": True, "choices": ["gather"]},
@@ -81,13 +81,8 @@ def gather(host: SimHost, params: dict) -> dict:
 
 
 def main():
-    module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        host = SimHost.from_env()
-        with host.call("host_evidence", module.params["phase"]):
-            module.exit_json(changed=False, state=gather(host, module.params))
-    except (SimError, OSError) as error:
-        module.fail_json(msg=str(error))
+    run_host_module(AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True), "host_evidence",
+                    gather)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ import fnmatch
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meddev.hardening.plugins.module_utils.iis_logs import Scan
-from ansible_collections.meddev.hardening.plugins.module_utils.winsim import SimError, SimHost
+from ansible_collections.meddev.hardening.plugins.module_utils.winsim import SimHost, run_host_module
 
 HOST_ARGUMENT_SPEC = {
     "phase": {"type": "str", "required": True, "choices": ["gather"]},
@@ -113,13 +113,8 @@ def scan(host: SimHost, params: dict) -> dict:
 
 
 def main():
-    module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
-    try:
-        host = SimHost.from_env()
-        with host.call("iis_log_scan", module.params["phase"]):
-            module.exit_json(changed=False, state=scan(host, module.params))
-    except (SimError, OSError) as error:
-        module.fail_json(msg=str(error))
+    run_host_module(AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True), "iis_log_scan",
+                    scan)
 
 
 if __name__ == "__main__":
