@@ -159,6 +159,8 @@ def summary_lines(report: dict, path=None) -> list:
     if len(problems) > MAX_PROBLEM_LINES:
         lines.append(f"  ... and {len(problems) - MAX_PROBLEM_LINES} more: see report.html")
     for name, host in report["hosts"].items():
+        if host.get("cert_validation") is False:
+            lines.append(f"  WARNING {name}  WinRM certificate validation is off: the host's identity is not checked")
         if host.get("findings"):
             kinds = {}
             for finding in host["findings"]:

@@ -78,6 +78,9 @@ def _host_section(name: str, host: dict) -> str:
     flags = " audit-only" if host.get("audit_only") else ""
     flags += " UNREACHABLE" if host.get("unreachable") else ""
     errors = "".join(f'<p class="error">{_esc(e)}</p>' for e in host.get("errors") or [])
+    if host.get("cert_validation") is False:
+        errors += ('<p class="error">WinRM certificate validation is off for this host: its identity is not '
+                   'checked (set ansible_winrm_server_cert_validation: validate)</p>')
     table = ('<table><thead><tr><th>control</th><th>title</th><th>status</th><th>expected</th><th>actual</th>'
              f'<th>vendor requirement</th><th>message</th></tr></thead><tbody>{rows}</tbody></table>')
     if findings:

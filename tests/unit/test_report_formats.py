@@ -57,3 +57,12 @@ def test_previous_report_is_of_the_same_inventory_and_retention_says_what_it_rem
     assert previous["inventory"] == ["inv"] and name.startswith("20261123T100000Z")
     removed = report.prune(tmp_path, keep=1)
     assert removed == [name] and report.prune(tmp_path, keep=0) == []
+
+
+def test_certificate_validation_off_is_warned_in_summary_and_html():
+    rec = report.RunRecorder()
+    rec.add_result("lax-01", {"host_calls": 1, "controls": [control("FW-A", "compliant")],
+                              "meddev_host": {"cert_validation": False}})
+    data = rec.build("check", generated="2026-11-23T10:00:00Z")
+    assert any("lax-01  WinRM certificate validation is off" in line for line in report.summary_lines(data))
+    assert "certificate validation is off for this host" in report_formats.render_html(data)
