@@ -32,6 +32,7 @@ ENV_LATENCY_MS = "WINSIM_LATENCY_MS"
 ENV_FAIL_CALL = "WINSIM_FAIL_CALL"
 
 CALLS_LOG = "calls.log"
+UNINSTALL = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\"
 FILES_DIR = "fs"
 
 
@@ -133,6 +134,13 @@ class SimHost:
         text = json.dumps(data, indent=2, sort_keys=True) + "\n"
         atomic_write_bytes(self.state_dir / f"{domain}.json", text.encode("utf-8"))
 
+    def uninstall_entry(self, matches):
+        """The first Programs and Features entry whose DisplayName satisfies ``matches``, or None."""
+        for key, values in sorted(self.read("registry").items()):
+            if key.upper().startswith(UNINSTALL.upper()) and matches(str(values.get("DisplayName", ""))):
+                return values
+        return None
+
     # -- the C: drive ------------------------------------------------------------------------
 
     def windows_path(self, path: str) -> pathlib.Path:
@@ -150,6 +158,12 @@ class SimHost:
                 match = next((c for c in current.iterdir() if c.name.lower() == lowered), None)
             current = match if match is not None else current / part
         return current
+
+
+def write_record(host: SimHost, path: str, content: str) -> None:
+    """Write a JSON record (audit, evidence, ownership) to the C: drive; never a broken one."""
+    json.loads(content)
+    atomic_write_bytes(host.windows_path(path), content.encode("utf-8"))
 
 
 def run_host_module(module, name: str, gather, apply_change=None) -> None:

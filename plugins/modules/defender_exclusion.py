@@ -76,15 +76,14 @@ exclusions_changed:
   elements: dict
 """
 
-import json
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (
     SimError,
     SimHost,
-    atomic_write_bytes,
     run_host_module,
+    write_record,
 )
 
 HOST_ARGUMENT_SPEC = {
@@ -126,8 +125,7 @@ def apply_change(host: SimHost, change: dict) -> None:
     """Add-MpPreference / Remove-MpPreference semantics: the value is data, stored as given."""
     kind = change.get("kind")
     if kind == "record_owned":
-        json.loads(change["content"])
-        atomic_write_bytes(host.windows_path(change["path"]), change["content"].encode("utf-8"))
+        write_record(host, change["path"], change["content"])
         return
     defender = host.read("defender", {"available": False})
     if not defender.get("available"):

@@ -72,7 +72,6 @@ iqx_version:
 
 import base64
 import hashlib
-import json
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -81,6 +80,7 @@ from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (
     SimHost,
     atomic_write_bytes,
     run_host_module,
+    write_record,
 )
 
 HOST_ARGUMENT_SPEC = {
@@ -90,16 +90,14 @@ HOST_ARGUMENT_SPEC = {
     "evidence_path": {"type": "str", "required": True},
     "changes": {"type": "list", "elements": "dict", "default": []},
 }
-UNINSTALL = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\"
 
 
 def _product(host: SimHost, default_dir: str) -> dict:
-    for key, values in sorted(host.read("registry").items()):
-        if key.upper().startswith(UNINSTALL.upper()) and str(values.get("DisplayName", "")).lower().startswith(
-                ("iq-webx", "iq-x")):
-            return {"installed": True, "version": values.get("DisplayVersion"),
-                    "install_dir": values.get("InstallLocation") or default_dir}
-    return {"installed": False}
+    entry = host.uninstall_entry(lambda name: name.lower().startswith(("iq-webx", "iq-x")))
+    if entry is None:
+        return {"installed": False}
+    return {"installed": True, "version": entry.get("DisplayVersion"),
+            "install_dir": entry.get("InstallLocation") or default_dir}
 
 
 def gather(host: SimHost, params: dict) -> dict:
@@ -152,8 +150,7 @@ def apply_change(host: SimHost, change: dict) -> None:
             raise SimError("artifact hash mismatch on the host; nothing written")
         atomic_write_bytes(host.windows_path(change["path"]), data)
     elif kind == "write_evidence":
-        json.loads(change["content"])
-        atomic_write_bytes(host.windows_path(change["path"]), change["content"].encode("utf-8"))
+        write_record(host, change["path"], change["content"])
     else:
         raise SimError(f"unknown change kind {kind!r}")
     host.write("defender", defender)

@@ -125,7 +125,6 @@ reboot_required:
 
 import base64
 import hashlib
-import json
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -136,6 +135,7 @@ from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (
     SimHost,
     atomic_write_bytes,
     run_host_module,
+    write_record,
 )
 
 HOST_ARGUMENT_SPEC = {
@@ -146,7 +146,6 @@ HOST_ARGUMENT_SPEC = {
     "busy_services": {"type": "list", "elements": "str", "default": []},
     "changes": {"type": "list", "elements": "dict", "default": []},
 }
-UNINSTALL = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\"
 
 
 def _sha(data: bytes) -> str:
@@ -154,12 +153,10 @@ def _sha(data: bytes) -> str:
 
 
 def _lrm(host: SimHost) -> dict:
-    for key, values in sorted(host.read("registry").items()):
-        if key.upper().startswith(UNINSTALL.upper()) and str(values.get("DisplayName", "")).startswith(
-                "Local Run Manager"):
-            return {"installed": True, "version": values.get("DisplayVersion"),
-                    "install_dir": values.get("InstallLocation", "")}
-    return {"installed": False}
+    entry = host.uninstall_entry(lambda name: name.startswith("Local Run Manager"))
+    if entry is None:
+        return {"installed": False}
+    return {"installed": True, "version": entry.get("DisplayVersion"), "install_dir": entry.get("InstallLocation", "")}
 
 
 def _site_folders(host: SimHost, apphost: bytes) -> dict:
@@ -221,8 +218,7 @@ def apply_change(host: SimHost, change: dict) -> None:
                 raise SimError("backup verification failed")
         atomic_write_bytes(target, base64.b64decode(change["content"]))
     elif kind == "write_audit":
-        json.loads(change["content"])  # never write a broken record
-        atomic_write_bytes(host.windows_path(change["path"]), change["content"].encode("utf-8"))
+        write_record(host, change["path"], change["content"])
     elif kind == "restore_file":
         data = host.windows_path(change["backup_path"]).read_bytes()
         if _sha(data) != change["expected_sha256"]:
