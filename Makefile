@@ -76,7 +76,7 @@ build: $(VENV)/.run-deps
 BENCH_HOSTS ?= 200
 BENCH_LATENCY_MS ?= 150
 BENCH_FORKS ?= 50
-bench: $(VENV)/.run-deps
+bench: $(VENV)/.dev-deps
 	$(BIN)/python tests/tools/bench.py --hosts $(BENCH_HOSTS) --latency-ms $(BENCH_LATENCY_MS) --forks $(BENCH_FORKS)
 
 ## make ee-context: the execution-environment build context (no container engine needed).
