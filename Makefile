@@ -42,7 +42,7 @@ bench-logscan: $(VENV)/.run-deps
 ## make test: every test: unit, lint, PowerShell syntax, sanity, molecule, integration, build.
 test: $(VENV)/.dev-deps browser
 	$(MAKE) --no-print-directory lint pwsh-syntax sanity molecule
-	$(BIN)/python -m pytest -q -n 2 tests/unit tests/integration
+	$(BIN)/python -m pytest -q -n 2 tests/unit tests/integration tests/reliability
 
 ## The HTML report is checked in real headless Chromium (Debian's package), installed only if missing.
 browser:
@@ -60,7 +60,7 @@ lint: $(VENV)/.dev-deps
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/collections $(BIN)/ansible-lint --offline --profile production
 
 pwsh-syntax: $(VENV)/.dev-deps
-	$(BIN)/python tests/tools/ps1_check.py plugins/modules/*.ps1
+	$(BIN)/python tests/tools/ps1_check.py plugins/modules/*.ps1 plugins/module_utils/*.psm1
 
 sanity: $(VENV)/.dev-deps
 	tests/tools/sanity.sh

@@ -47,10 +47,34 @@ options:
     default: 0
     vars:
       - name: winsim_fail_call
+  fail_after_changes:
+    description:
+      - Make every apply fail, as a cmdlet error would, after this many of its changes (0 fails
+        before the first change). -1 injects nothing. With O(drop_call), the drop happens there instead.
+    type: int
+    default: -1
+    vars:
+      - name: winsim_fail_after_changes
+  drop_call:
+    description:
+      - Drop the connection during the Nth module execution since the host was seeded. The module
+        runs (up to O(fail_after_changes) changes, else all its work, like a timeout after which the
+        host finished) and no reply arrives; the host is reported unreachable. 0 injects nothing.
+    type: int
+    default: 0
+    vars:
+      - name: winsim_drop_call
+  lock_timeout:
+    description: Seconds a module execution waits for another run's host lock before failing.
+    type: int
+    default: 300
+    vars:
+      - name: winsim_lock_timeout
 """
 
 import os
 
+from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.connection.local import Connection as LocalConnection
 
 from ansible_collections.meddev.hardening.plugins.module_utils import winsim
@@ -74,4 +98,10 @@ class Connection(LocalConnection):
         os.environ[winsim.ENV_STATE_DIR] = self.state_dir()
         os.environ[winsim.ENV_LATENCY_MS] = str(self.get_option("latency_ms") or 0)
         os.environ[winsim.ENV_FAIL_CALL] = str(self.get_option("fail_call") or 0)
-        return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        os.environ[winsim.ENV_FAIL_AFTER] = str(self.get_option("fail_after_changes"))
+        os.environ[winsim.ENV_DROP_CALL] = str(self.get_option("drop_call") or 0)
+        os.environ[winsim.ENV_LOCK_TIMEOUT] = str(self.get_option("lock_timeout"))
+        rc, stdout, stderr = super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        if rc == winsim.DROP_EXIT and self.get_option("drop_call"):
+            raise AnsibleConnectionFailure(f"winsim: connection to {self.state_dir()} dropped (injected fault)")
+        return rc, stdout, stderr

@@ -30,6 +30,14 @@ import time
 ENV_STATE_DIR = "WINSIM_STATE_DIR"
 ENV_LATENCY_MS = "WINSIM_LATENCY_MS"
 ENV_FAIL_CALL = "WINSIM_FAIL_CALL"
+ENV_FAIL_AFTER = "WINSIM_FAIL_AFTER_CHANGES"
+ENV_DROP_CALL = "WINSIM_DROP_CALL"
+ENV_LOCK_TIMEOUT = "WINSIM_LOCK_TIMEOUT_S"
+# Exit status of a module process whose connection was dropped on purpose; the connection plugin
+# turns it into AnsibleConnectionFailure (the host becomes unreachable, as on a real WinRM drop).
+DROP_EXIT = 75
+# Seconds a module execution waits for another run's host lock (the .ps1 side waits as long).
+LOCK_TIMEOUT_S = 300
 
 CALLS_LOG = "calls.log"
 UNINSTALL = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\"
@@ -67,10 +75,16 @@ def atomic_write_bytes(path: pathlib.Path, data: bytes) -> None:
 class SimHost:
     """State store of one simulated Windows host."""
 
-    def __init__(self, state_dir, latency_ms=0, fail_call=0):
+    def __init__(self, state_dir, latency_ms=0, fail_call=0, *, fail_after=None, drop_call=0,
+                 lock_timeout=LOCK_TIMEOUT_S):
         self.state_dir = pathlib.Path(state_dir)
         self.latency_ms = int(latency_ms or 0)
         self.fail_call = int(fail_call or 0)
+        # Faults inside one execution (docs/winsim.md): fail after k changes; drop the connection.
+        self.fail_after = None if fail_after in (None, "", -1, "-1") else int(fail_after)
+        self.drop_call = int(drop_call or 0)
+        self.lock_timeout = float(lock_timeout)
+        self.dropping = False
 
     @classmethod
     def from_env(cls, environ=None) -> SimHost:
@@ -81,7 +95,9 @@ class SimHost:
                 "this is the simulated (winsim) implementation of a Windows module; it runs only "
                 "through the meddev.hardening.winsim connection. Real hosts run the .ps1 module."
             )
-        host = cls(state_dir, environ.get(ENV_LATENCY_MS, 0), environ.get(ENV_FAIL_CALL, 0))
+        host = cls(state_dir, environ.get(ENV_LATENCY_MS, 0), environ.get(ENV_FAIL_CALL, 0),
+                   fail_after=environ.get(ENV_FAIL_AFTER), drop_call=environ.get(ENV_DROP_CALL, 0),
+                   lock_timeout=environ.get(ENV_LOCK_TIMEOUT) or LOCK_TIMEOUT_S)
         if not host.state_dir.is_dir():
             raise SimError(
                 f"simulated host state directory {state_dir} does not exist: seed it first "
@@ -93,14 +109,17 @@ class SimHost:
 
     @contextlib.contextmanager
     def call(self, module: str, phase: str = ""):
-        """Account for one module execution: lock, log, latency, injected fault."""
+        """Account for one module execution: host lock, log, latency, injected fault."""
         with open(self.state_dir / ".lock", "a+") as lock:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            waited = self._lock(lock)
             number = self.call_count() + 1
             fault = self.fail_call == number
+            self.dropping = self.drop_call == number
             entry = {"module": module, "time": utc_now(), "n": number}
             if phase:
                 entry["phase"] = phase
+            if waited >= 0.05:
+                entry["waited_s"] = round(waited, 2)
             if fault:
                 entry["fault"] = "fail_call"
             with open(self.state_dir / CALLS_LOG, "a", encoding="utf-8") as log:
@@ -111,6 +130,34 @@ class SimHost:
                 raise SimFault(f"winsim: injected fault on call {number} ({module})")
             yield self
 
+    def _lock(self, lock) -> float:
+        """Take the host lock; another run holding it makes this one wait, then fail clearly."""
+        started = time.monotonic()
+        while True:
+            try:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return time.monotonic() - started
+            except BlockingIOError:
+                if time.monotonic() - started >= self.lock_timeout:
+                    raise SimError(f"another run holds the host lock (waited {self.lock_timeout:g} s); "
+                                   "nothing was changed, run again when it has finished") from None
+                time.sleep(0.05)
+
+    def checkpoint(self, applied: int, final: bool = False) -> None:
+        """Injected faults inside one execution: before each change and before the reply.
+
+        ``winsim_fail_after_changes`` k: the apply fails (as a cmdlet error would) before change k+1.
+        ``winsim_drop_call`` N: execution N loses its connection after k changes when k is set,
+        otherwise after all its work (a timeout where the host finished): no reply at all.
+        """
+        at_fault_point = (self.fail_after is None and final) or self.fail_after == applied
+        if self.dropping and at_fault_point:
+            with open(self.state_dir / CALLS_LOG, "a", encoding="utf-8") as log:
+                log.write(json.dumps({"fault": "drop", "after_changes": applied, "time": utc_now()}) + "\n")
+            os._exit(DROP_EXIT)
+        if not self.dropping and not final and self.fail_after == applied:
+            raise SimFault(f"winsim: injected fault after {applied} change(s)")
+
     def call_count(self) -> int:
         return len(self.calls())
 
@@ -119,7 +166,12 @@ class SimHost:
             lines = (self.state_dir / CALLS_LOG).read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return []
-        return [json.loads(line) for line in lines if line.strip()]
+        return [entry for entry in map(json.loads, filter(str.strip, lines)) if "module" in entry]
+
+    def faults(self) -> list:
+        """Injected drops recorded in calls.log (they are not module executions)."""
+        lines = (self.state_dir / CALLS_LOG).read_text(encoding="utf-8").splitlines()
+        return [entry for entry in map(json.loads, filter(str.strip, lines)) if "module" not in entry]
 
     # -- subsystem documents --------------------------------------------------------------
 
@@ -171,22 +223,38 @@ def run_host_module(module, name: str, gather, apply_change=None) -> None:
 
     ``gather(host, params)`` returns the state; ``apply_change(host, change)`` carries out one
     change. Apply runs the changes in order, reports how many were applied, and returns the state
-    after them, exactly as the .ps1 modules do. Never exits without calling exit_json/fail_json.
+    after them - after a failure too - exactly as MeddevHost.psm1 does for the .ps1 modules.
+    Never exits without calling exit_json/fail_json.
     """
-    applied = 0
+    applied, host = 0, None
     try:
         host = SimHost.from_env()
         with host.call(name, module.params["phase"]):
             if module.params["phase"] == "gather":
-                module.exit_json(changed=False, state=gather(host, module.params))
+                state = gather(host, module.params)
+                host.checkpoint(0, final=True)
+                module.exit_json(changed=False, state=state)
             if module.check_mode or apply_change is None:
                 module.fail_json(msg="apply is never run in check mode or on a read-only module", applied=0)
             for change in module.params["changes"]:
+                host.checkpoint(applied)
                 apply_change(host, change)
                 applied += 1
-            module.exit_json(changed=applied > 0, applied=applied, state=gather(host, module.params))
+            state = gather(host, module.params)
+            host.checkpoint(applied, final=True)
+            module.exit_json(changed=applied > 0, applied=applied, state=state)
     except (SimError, OSError, ValueError) as error:
-        module.fail_json(msg=str(error), applied=applied)
+        module.fail_json(**_failure(module, host, gather, str(error), applied))
+
+
+def _failure(module, host, gather, message: str, applied: int) -> dict:
+    failure = {"msg": message, "applied": applied}
+    if module.params["phase"] == "apply" and host is not None and not message.startswith("another run holds"):
+        try:
+            failure["state"] = gather(host, module.params)
+        except (SimError, OSError, ValueError) as error:
+            module.warn(f"could not read the state after the failure: {error}")
+    return failure
 
 
 def seed(state_dir, profile_name: str, profile: dict) -> SimHost:

@@ -9,6 +9,7 @@
 # value bound as a parameter (data, never code), and the ownership record written atomically.
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.meddev.hardening.plugins.module_utils.MeddevHost
 
 $spec = @{
     options = @{
@@ -20,7 +21,6 @@ $spec = @{
     supports_check_mode = $true
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-$module.Result.applied = 0
 $policyRoot = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender\Exclusions'
 $policyKeys = @{ path = 'Paths'; process = 'Processes'; extension = 'Extensions' }
 $parameterName = @{ path = 'ExclusionPath'; process = 'ExclusionProcess'; extension = 'ExclusionExtension' }
@@ -108,25 +108,9 @@ function Invoke-Change {
     }
 }
 
-if ($module.Params.phase -eq 'gather') {
-    $module.Result.state = Get-DefenderState
-    $module.ExitJson()
+# Under the host lock: gather, or apply the changes in order and return the state after them
+# (after a failure too). plugins/module_utils/MeddevHost.psm1.
+Invoke-MeddevHostModule -Module $module -Gather { Get-DefenderState } -Apply {
+    param($Change)
+    Invoke-Change -Change $Change
 }
-if ($module.CheckMode) {
-    $module.FailJson('apply is never run in check mode')
-}
-$applied = 0
-foreach ($change in $module.Params.changes) {
-    try {
-        Invoke-Change -Change $change
-    }
-    catch {
-        $module.FailJson(('change {0} ({1}) failed: {2}' -f ($applied + 1), $change.control,
-                $_.Exception.Message), $_)
-    }
-    $applied++
-    $module.Result.applied = $applied
-    $module.Result.changed = $true
-}
-$module.Result.state = Get-DefenderState
-$module.ExitJson()

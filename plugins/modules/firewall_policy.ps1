@@ -9,6 +9,7 @@
 # the NetSecurity cmdlets as parameters, never built into command text.
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.meddev.hardening.plugins.module_utils.MeddevHost
 
 $spec = @{
     options = @{
@@ -20,7 +21,6 @@ $spec = @{
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $group = $module.Params.rule_group
-$module.Result.applied = 0
 
 function ConvertTo-ContractRule {
     param($Rule, $PortFilter, $AddressFilter)
@@ -137,27 +137,9 @@ function Invoke-Change {
     }
 }
 
-if ($module.Params.phase -eq 'gather') {
-    $module.Result.state = Get-FirewallState
-    $module.ExitJson()
+# Under the host lock: gather, or apply the changes in order and return the state after them
+# (after a failure too). plugins/module_utils/MeddevHost.psm1.
+Invoke-MeddevHostModule -Module $module -Gather { Get-FirewallState } -Apply {
+    param($Change)
+    Invoke-Change -Change $Change
 }
-
-if ($module.CheckMode) {
-    $module.FailJson('apply is never run in check mode')
-}
-$applied = 0
-foreach ($change in $module.Params.changes) {
-    try {
-        Invoke-Change -Change $change
-    }
-    catch {
-        $module.FailJson(('change {0} ({1}) failed: {2}' -f ($applied + 1), $change.control,
-                $_.Exception.Message), $_)
-    }
-    $applied++
-    # Kept current after every change, so a failure reports exactly how many were applied.
-    $module.Result.applied = $applied
-    $module.Result.changed = $true
-}
-$module.Result.state = Get-FirewallState
-$module.ExitJson()

@@ -9,6 +9,7 @@
 # quoted by ArgvParser), write a verified artifact, write the evidence file.
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.meddev.hardening.plugins.module_utils.MeddevHost
 #Requires -Module Ansible.ModuleUtils.ArgvParser
 #Requires -Module Ansible.ModuleUtils.CommandUtil
 
@@ -23,7 +24,6 @@ $spec = @{
     supports_check_mode = $true
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
-$module.Result.applied = 0
 $mpCmdRun = Join-Path $env:ProgramFiles 'Windows Defender\MpCmdRun.exe'
 
 function Get-Sha256Hex {
@@ -139,25 +139,9 @@ function Invoke-Change {
     }
 }
 
-if ($module.Params.phase -eq 'gather') {
-    $module.Result.state = Get-LicgenState
-    $module.ExitJson()
+# Under the host lock: gather, or apply the changes in order and return the state after them
+# (after a failure too). plugins/module_utils/MeddevHost.psm1.
+Invoke-MeddevHostModule -Module $module -Gather { Get-LicgenState } -Apply {
+    param($Change)
+    Invoke-Change -Change $Change
 }
-if ($module.CheckMode) {
-    $module.FailJson('apply is never run in check mode')
-}
-$applied = 0
-foreach ($change in $module.Params.changes) {
-    try {
-        Invoke-Change -Change $change
-    }
-    catch {
-        $module.FailJson(('change {0} ({1}) failed: {2}' -f ($applied + 1), $change.control,
-                $_.Exception.Message), $_)
-    }
-    $applied++
-    $module.Result.applied = $applied
-    $module.Result.changed = $true
-}
-$module.Result.state = Get-LicgenState
-$module.ExitJson()

@@ -9,6 +9,7 @@
 # the audit record, restore a backup. The XML itself is edited on the controller.
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.meddev.hardening.plugins.module_utils.MeddevHost
 
 $spec = @{
     options = @{
@@ -23,7 +24,6 @@ $spec = @{
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $apphostPath = Join-Path $env:SystemRoot 'System32\inetsrv\config\applicationHost.config'
-$module.Result.applied = 0
 $module.Result.reboot_required = $false
 
 function Get-Sha256Hex {
@@ -158,26 +158,9 @@ function Invoke-Change {
     }
 }
 
-if ($module.Params.phase -eq 'gather') {
-    $module.Result.state = Get-LrmState
-    $module.ExitJson()
+# Under the host lock: gather, or apply the changes in order and return the state after them
+# (after a failure too). plugins/module_utils/MeddevHost.psm1.
+Invoke-MeddevHostModule -Module $module -Gather { Get-LrmState } -Apply {
+    param($Change)
+    Invoke-Change -Change $Change
 }
-
-if ($module.CheckMode) {
-    $module.FailJson('apply is never run in check mode')
-}
-$applied = 0
-foreach ($change in $module.Params.changes) {
-    try {
-        Invoke-Change -Change $change
-    }
-    catch {
-        $module.FailJson(('change {0} ({1}) failed: {2}' -f ($applied + 1), $change.control,
-                $_.Exception.Message), $_)
-    }
-    $applied++
-    $module.Result.applied = $applied
-    $module.Result.changed = $true
-}
-$module.Result.state = Get-LrmState
-$module.ExitJson()

@@ -82,14 +82,21 @@ class HostAction(ActionBase):
 
         calls, changed = 1, False
         controls = list(plan.controls)
+        result["changes_planned"], result["changes_applied"] = len(plan.changes), 0
         if plan.changes and enforce and not self._task.check_mode:
             applied = self._host("apply", {**self.host_args(desired),
                                            "changes": [c.as_host_dict() for c in plan.changes]}, task_vars)
             calls += 1
-            changed = int(applied.get("applied") or 0) > 0
+            result["changes_applied"] = int(applied.get("applied") or 0)
+            changed = result["changes_applied"] > 0
             if "reboot_required" in applied:
                 result["reboot_required"] = bool(applied["reboot_required"])
             controls = self._outcome(desired, plan, applied)
+            if applied.get("failed"):
+                # Shown even when every control ended in place (another run may have done them).
+                result["apply_error"] = str(applied.get("msg") or "apply failed")
+                self._display.warning(f"apply stopped after {result['changes_applied']} of "
+                                      f"{len(plan.changes)} change(s): {result['apply_error']}")
         else:
             controls = mark_unchanged(controls, enforce, self._task.check_mode)
             changed = bool(plan.changes) and enforce
@@ -114,10 +121,14 @@ class HostAction(ActionBase):
         return result
 
     def _outcome(self, desired, plan, applied: dict) -> list:
-        """Statuses after apply: fixed where the host confirms it, failed for the rest."""
-        done = {cid for c in plan.changes[: int(applied.get("applied") or 0)] for cid in c.controls}
-        if applied.get("failed"):
-            error = str(applied.get("msg") or "apply failed")
+        """Statuses after apply, judged on the state the host returned: fixed where it now matches,
+        failed where it still differs. A failed apply without a state falls back on the count of
+        changes the host confirmed: a control is done only when every one of its changes is."""
+        error = str(applied.get("msg") or "apply failed") if applied.get("failed") else ""
+        if "state" not in applied:
+            count = int(applied.get("applied") or 0)
+            pending = {cid for c in plan.changes[count:] for cid in c.controls}
+            done = {cid for c in plan.changes[:count] for cid in c.controls} - pending
             return [c.with_status(FIXED) if c.id in done else
                     c.with_status(FAILED, f"not applied: {error}") if c.status == DRIFT else c
                     for c in plan.controls]
@@ -129,7 +140,8 @@ class HostAction(ActionBase):
                 continue
             after = verify.get(control.id)
             if after is not None and after.status == DRIFT:
-                out.append(control.with_status(FAILED, "applied, but the host still differs", after.actual))
+                why = f"not applied: {error}" if error else "applied, but the host still differs"
+                out.append(control.with_status(FAILED, why, after.actual))
             else:
                 out.append(control.with_status(FIXED, "", after.actual if after else control.expected))
         return out

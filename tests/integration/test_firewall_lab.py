@@ -128,14 +128,13 @@ def test_exclusive_removes_undeclared_owned_rules(lab):
 
 
 def test_injected_latency_is_paid_per_call(lab):
-    started = time.monotonic()
-    assert lab.playbook("site.yml", "--check").returncode == 0
-    fast = time.monotonic() - started
+    # A lower bound only: a sleep is never shorter, however loaded the machine is.
     started = time.monotonic()
     assert lab.playbook("site.yml", "--check", extra={"winsim_latency_ms": 2500}).returncode == 0
     slow = time.monotonic() - started
-    assert len(lab.calls(HOST, FW)) == 2  # one firewall gather per check run
-    assert slow - fast >= 2.0, (fast, slow)  # each round trip paid its 2.5 s
+    calls = len(lab.calls(HOST))
+    assert len(lab.calls(HOST, FW)) == 1  # one firewall gather per check run
+    assert slow >= calls * 2.5, (calls, slow)  # each round trip paid its 2.5 s
 
 
 def test_lab_reset_playbook_reseeds(lab):

@@ -1,0 +1,93 @@
+# Copyright: meddev.hardening contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# The shared tail of the collection's host modules that change a host (docs/host-contract.md):
+# one host lock per execution, then either gather, or apply the changes in order and return the
+# state after them - after a failure too, so the controller can tell exactly what is still to do.
+# The simulated side is winsim.run_host_module; keep the two in step.
+
+# One name for every module of this collection: two runs against one host never interleave.
+$script:HostLockName = 'Global\meddev.hardening.host'
+# As long as winsim.LOCK_TIMEOUT_S.
+$script:HostLockTimeoutSeconds = 300
+
+Function Invoke-MeddevHostModule {
+    <#
+    .SYNOPSIS
+    Runs one execution of a host module under the host lock: gather, or apply then gather.
+    .PARAMETER Module
+    The Ansible.Basic.AnsibleModule; its options hold phase and changes.
+    .PARAMETER Gather
+    Returns the module's state document. Code of the calling module, never built from options
+    (PowerShell does not turn a string into a [scriptblock] parameter).
+    .PARAMETER Apply
+    Carries out one change (its only argument).
+    #>
+    param(
+        [Parameter(Mandatory = $true)] $Module,
+        [Parameter(Mandatory = $true)] [scriptblock] $Gather,
+        [Parameter(Mandatory = $true)] [scriptblock] $Apply
+    )
+    $lock = New-Object -TypeName System.Threading.Mutex -ArgumentList $false, $script:HostLockName
+    try {
+        $acquired = $lock.WaitOne([TimeSpan]::FromSeconds($script:HostLockTimeoutSeconds))
+    }
+    catch [System.Threading.AbandonedMutexException] {
+        # A run died holding the lock. Its writes were atomic, so the state is whole: go on.
+        $acquired = $true
+    }
+    if (-not $acquired) {
+        $Module.FailJson(('another run holds the host lock (waited {0} s); nothing was changed, ' +
+                'run again when it has finished') -f $script:HostLockTimeoutSeconds)
+    }
+    # ExitJson/FailJson end the script; finally still runs, and process exit frees the mutex anyway.
+    try {
+        Invoke-MeddevHostPhase -Module $Module -Gather $Gather -Apply $Apply
+    }
+    finally {
+        $lock.ReleaseMutex()
+        $lock.Dispose()
+    }
+}
+
+Function Invoke-MeddevHostPhase {
+    param(
+        [Parameter(Mandatory = $true)] $Module,
+        [Parameter(Mandatory = $true)] [scriptblock] $Gather,
+        [Parameter(Mandatory = $true)] [scriptblock] $Apply
+    )
+    if ($Module.Params.phase -eq 'gather') {
+        $Module.Result.state = & $Gather
+        $Module.ExitJson()
+    }
+    if ($Module.CheckMode) {
+        $Module.FailJson('apply is never run in check mode')
+    }
+    $applied = 0
+    $Module.Result.applied = $applied
+    foreach ($change in $Module.Params.changes) {
+        try {
+            & $Apply $change
+        }
+        catch {
+            $failure = $_
+            $message = 'change {0} ({1}) failed: {2}' -f ($applied + 1), $change.control,
+            $failure.Exception.Message
+            try {
+                $Module.Result.state = & $Gather
+            }
+            catch {
+                $Module.Warn(('could not read the state after the failure: {0}' -f $_.Exception.Message))
+            }
+            $Module.FailJson($message, $failure)
+        }
+        # Kept current after every change, so a failure reports exactly how many were applied.
+        $applied++
+        $Module.Result.applied = $applied
+        $Module.Result.changed = $true
+    }
+    $Module.Result.state = & $Gather
+    $Module.ExitJson()
+}
+
+Export-ModuleMember -Function Invoke-MeddevHostModule
