@@ -49,6 +49,9 @@ Allowed, and why:
 - & or . with a literal command name and separate arguments, e.g. & 'C:\\Tools\\x.exe' /a $value:
   PowerShell binds each argument separately (Windows PowerShell 5.1 does not escape a double quote
   inside an argument, so pass untrusted text to native programs through Argv-ToString instead);
+- & on a [scriptblock]-typed parameter of the enclosing function that the function never
+  reassigns (MeddevHost.psm1's -Gather/-Apply): PowerShell does not convert a string to a
+  [scriptblock] argument, so the caller can only pass a block of code it wrote;
 - cmdlets called with bound parameters or splatting (Add-MpPreference @params), and a computed
   program for Start-Process / Run-Command: choosing which executable runs is not code in a string
   (only cmd / powershell / pwsh with a command flag are treated as code).
