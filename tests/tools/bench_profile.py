@@ -18,9 +18,11 @@ MAIN_RESULTS = "main: strategy loop and result processing"
 MAIN_CALLBACK = "main: callbacks (compliance report)"
 MAIN_OTHER = "main: start-up, playbook and inventory parsing"
 WAITING = "any process: waiting in select/poll (sampled, but not CPU)"
-NATIVE = "any process: no Python frame (interpreter start-up and exit, native code)"
-CATEGORIES = [MODULE_BOOT, MODULE_OWN, WORKER_PACK, WORKER_TEMPLATE, WORKER_EXEC, WORKER_OTHER,
-              MAIN_FORK, MAIN_RESULTS, MAIN_CALLBACK, MAIN_OTHER, WAITING, NATIVE]
+MODULE_NATIVE = "module process: no Python frame (interpreter start-up and exit)"
+WORKER_NATIVE = "worker: no Python frame (fork, native code)"
+MAIN_NATIVE = "main: no Python frame (native code)"
+CATEGORIES = [MODULE_NATIVE, MODULE_BOOT, MODULE_OWN, WORKER_NATIVE, WORKER_PACK, WORKER_TEMPLATE, WORKER_EXEC,
+              WORKER_OTHER, MAIN_NATIVE, MAIN_FORK, MAIN_RESULTS, MAIN_CALLBACK, MAIN_OTHER, WAITING]
 
 _FRAME_NAME = re.compile(r" \(.*\)$")
 
@@ -35,19 +37,20 @@ _RULES = {
                ({"TemplateEngine.template", "Templar.template", "Task.post_validate"}, WORKER_TEMPLATE)],
     "module": [({"_run_module"}, MODULE_OWN)],
 }
+_NATIVE = {"main": MAIN_NATIVE, "worker": WORKER_NATIVE, "module": MODULE_NATIVE}
 _FALLBACK = {"main": MAIN_OTHER, "worker": WORKER_OTHER, "module": MODULE_BOOT}
 
 
 def classify(stack: str) -> str:
     parts = stack.split(";")
     frames = [_FRAME_NAME.sub("", part) for part in parts if not part.startswith("process ")]
-    if not frames:
-        return NATIVE
-    if frames[-1].endswith(".select"):
-        return WAITING
     # Process chain: ansible-playbook > forked worker > sh > sh > python running the AnsiballZ payload.
     depth = sum(1 for part in parts if part.startswith("process "))
     kind = "main" if depth == 1 else "worker" if depth == 2 else "module"
+    if not frames:
+        return _NATIVE[kind]
+    if frames[-1].endswith(".select"):
+        return WAITING
     names = set(frames)
     return next((category for wanted, category in _RULES[kind] if names & wanted), _FALLBACK[kind])
 
@@ -63,15 +66,19 @@ def split(raw: str) -> dict[str, int]:
 
 
 def profile_table(raws: dict[str, str], hosts: int, rate: int) -> str:
-    """Markdown table: CPU seconds per host per category, one column per profiled playbook."""
+    """Markdown table: share of the sampled CPU per category, one column per profiled playbook,
+    and the sampled CPU seconds per host. Shares, because on a busy machine py-spy cannot keep up
+    with every process: it samples fewer than all CPU seconds, but without preferring any kind."""
     splits = {name: split(raw) for name, raw in raws.items()}
     names = list(raws)
+    busy = {name: sum(splits[name].values()) - splits[name][WAITING] for name in names}
     header = "| | " + " | ".join(name.replace("_", " ") for name in names) + " |\n|---|" + "---|" * len(names)
     rows = []
-    for category in [*CATEGORIES, "total CPU (without waiting)"]:
-        cells = []
-        for name in names:
-            count = splits[name].get(category, sum(splits[name].values()) - splits[name][WAITING])
-            cells.append(f"{count / rate / hosts:.2f}")
+    for category in CATEGORIES:
+        if category == WAITING:
+            continue
+        cells = [f"{100 * splits[name][category] / max(busy[name], 1):.0f} %" for name in names]
         rows.append(f"| {category} | " + " | ".join(cells) + " |")
+    rows.append("| sampled CPU seconds per host | " + " | ".join(
+        f"{busy[name] / rate / hosts:.2f}" for name in names) + " |")
     return header + "\n" + "\n".join(rows)

@@ -29,16 +29,19 @@ def test_worker_and_main_categories():
     assert bp.classify(pack) == bp.WORKER_PACK
     assert bp.classify(wait) == bp.WAITING
     assert bp.classify(fork) == bp.MAIN_FORK
-    assert bp.classify(MAIN) == bp.NATIVE
+    assert bp.classify(MAIN) == bp.MAIN_NATIVE
+    assert bp.classify(stack(MAIN, WORKER, MODULE)) == bp.MODULE_NATIVE
 
 
-def test_table_reports_cpu_seconds_per_host_without_waiting():
+def test_table_reports_shares_of_sampled_cpu_without_waiting():
     raw = "\n".join([
-        stack(MAIN, WORKER, MODULE, "_ansiballz_main (<stdin>:260)", "_find_and_load (x:1)") + " 400",
+        stack(MAIN, WORKER, MODULE, "_ansiballz_main (<stdin>:260)", "_find_and_load (x:1)") + " 300",
+        stack(MAIN, WORKER, MODULE, "_ansiballz_main (<stdin>:260)", "_run_module (r:1)") + " 100",
         stack(MAIN, WORKER, "ActionBase._low_level_execute_command (a.py:1)", "X.select (s.py:1)") + " 200",
     ])
     table = bp.profile_table({"per_setting": raw}, hosts=2, rate=100)
     assert "| per setting |" in table
-    assert f"| {bp.MODULE_BOOT} | 2.00 |" in table
-    assert f"| {bp.WAITING} | 1.00 |" in table
-    assert "| total CPU (without waiting) | 2.00 |" in table
+    assert f"| {bp.MODULE_BOOT} | 75 % |" in table
+    assert f"| {bp.MODULE_OWN} | 25 % |" in table
+    assert bp.WAITING not in table
+    assert "| sampled CPU seconds per host | 2.00 |" in table
