@@ -11,7 +11,7 @@ from ansible_collections.meddev.hardening.plugins.module_utils import evidence
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import ArgumentError, Plan
 from ansible_collections.meddev.hardening.plugins.plugin_utils.host_action import HostAction
 
-SINCE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+SINCE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 
 
 @dataclasses.dataclass(frozen=True)

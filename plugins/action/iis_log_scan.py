@@ -17,9 +17,9 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
 )
 from ansible_collections.meddev.hardening.plugins.plugin_utils.host_action import HostAction
 
-SINCE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-ROOT = re.compile(r"^[A-Za-z]:\\[^\x00-\x1f<>\"|?*]*$")
-PATTERN = re.compile(r"^[A-Za-z0-9*?_.-]{1,64}$")
+SINCE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
+ROOT = re.compile(r"^[A-Za-z]:\\[^\x00-\x1f<>\"|?*:]{0,257}\Z")  # MAX_PATH; ':' after the drive names a stream
+PATTERN = re.compile(r"^[A-Za-z0-9*?_.-]{1,64}\Z")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +40,8 @@ class ActionModule(HostAction):
         roots = tuple(str(r) for r in args.get("log_roots") or [r"C:\inetpub\logs\LogFiles"])
         for root in roots:
             if not ROOT.match(root):
-                raise ArgumentError(f"{prefix}log_roots", f"{root!r} is not an absolute Windows folder")
+                raise ArgumentError(f"{prefix}log_roots", f"{root!r} is not an absolute Windows folder (at most "
+                                    "260 characters, none of < > : \" | ? * or control characters after the drive)")
         pattern = str(args.get("site_pattern") or "W3SVC*")
         if not PATTERN.match(pattern):
             raise ArgumentError(f"{prefix}site_pattern", f"{pattern!r}: allowed letters, digits, * ? _ . -")

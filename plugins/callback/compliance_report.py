@@ -45,6 +45,8 @@ from ansible.plugins.callback import CallbackBase
 from ansible_collections.meddev.hardening.plugins.plugin_utils import report, report_formats
 from ansible_collections.meddev.hardening.plugins.plugin_utils.version import collection_version
 
+GATES = frozenset(("assert", "ansible.builtin.assert", "ansible.legacy.assert"))
+
 
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
@@ -76,7 +78,11 @@ class CallbackModule(CallbackBase):
         self._record(result)
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        self._record(result)
+        # Callbacks get the result without its "failed" key (the event says it); the recorder needs it to
+        # keep the error of a task that failed without controls (bad input, a failed gather). A failed
+        # assert is the drift gate's verdict on controls already in the report, not an error.
+        failed = result._task.action not in GATES
+        self.recorder.add_result(result._host.get_name(), {**result._result, "failed": failed}, result._task.get_name())
 
     def v2_runner_on_unreachable(self, result):
         self.recorder.add_unreachable(result._host.get_name(), str(result._result.get("msg", "")))

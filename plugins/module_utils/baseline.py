@@ -22,6 +22,8 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     Change,
     Control,
     Plan,
+    as_bool,
+    as_names,
 )
 
 MECHANISMS = ("registry", "secpol", "auditpol", "service", "hotfix", "bitlocker")
@@ -29,8 +31,9 @@ AUDIT_SETTINGS = {"no_auditing": ("No Auditing", 0), "success": ("Success", 1), 
                   "success_and_failure": ("Success and Failure", 3)}
 AUDIT_NAMES = {v[0].lower(): k for k, v in AUDIT_SETTINGS.items()}
 # Never disabled: management (WinRM), the plumbing it needs, security, time, and the products.
+# WinRM runs on RPCSS and HTTP (http.sys, `sc qc WinRM`); RPCSS on RpcEptMapper and DcomLaunch.
 PROTECTED_SERVICES = {
-    "winrm", "rpcss", "rpceptmapper", "dcomlaunch", "eventlog", "mpssvc", "bfe", "windefend", "w32time",
+    "winrm", "http", "rpcss", "rpceptmapper", "dcomlaunch", "eventlog", "mpssvc", "bfe", "windefend", "w32time",
     "cryptsvc", "dnscache", "lanmanworkstation", "netlogon", "termservice", "sense", "wuauserv",
     "local run manager analysis service", "local run manager job service", "universal copy service", "iq-x",
     "apache2.4", "w3svc", "was",
@@ -68,15 +71,13 @@ def _typed(entry: dict, prefix: str):
             raise ArgumentError(variable, "must be a list of names")
         return tuple(value)
     if entry["mechanism"] == "auditpol":
-        if value not in AUDIT_SETTINGS:
+        if not isinstance(value, str) or value not in AUDIT_SETTINGS:
             raise ArgumentError(variable, f"{value!r} is not allowed; allowed: {', '.join(AUDIT_SETTINGS)}")
         return value
     if kind == "bool":
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            value = value.lower() == "true"
-        if not isinstance(value, bool):
-            raise ArgumentError(variable, f"{value!r} is not allowed; allowed: true, false")
-        return value
+        if value is None:
+            raise ArgumentError(variable, "None is not allowed; allowed: true, false")
+        return as_bool(value, variable)
     if kind == "int":
         try:
             number = int(str(value))
@@ -94,31 +95,36 @@ def _typed(entry: dict, prefix: str):
 
 def validate(args: dict, prefix: str = "") -> Desired:
     catalog = args.get("catalog") or []
+    if not isinstance(catalog, list) or not all(isinstance(raw, dict) for raw in catalog):
+        raise ArgumentError(f"{prefix}catalog", "must be a list of control dictionaries")
     entries, ids = [], set()
     for raw in catalog:
-        if raw.get("mechanism") not in MECHANISMS or not raw.get("id") or raw["id"] in ids:
+        if (raw.get("mechanism") not in MECHANISMS or not isinstance(raw.get("id"), str) or not raw["id"]
+                or raw["id"] in ids):
             raise ArgumentError(f"{prefix}catalog", f"entry {raw.get('id')!r}: needs a unique id and a mechanism "
                                                     f"from {', '.join(MECHANISMS)}")
         ids.add(raw["id"])
-        enabled = raw.get("enabled", True)
-        enabled = enabled if isinstance(enabled, bool) else str(enabled).lower() == "true"
+        enabled = as_bool(raw.get("enabled", True), _var(raw, prefix))
         value = _typed(raw, prefix) if enabled else raw.get("value")
-        entries.append(Entry(raw["id"], raw["title"], tuple(raw.get("source") or ()), raw["mechanism"], value,
+        entries.append(Entry(raw["id"], str(raw.get("title") or raw["id"]), tuple(raw.get("source") or ()),
+                             raw["mechanism"], value,
                              dict(raw), enabled, bool(raw.get("report_only"))))
     by_id = {e.id: e for e in entries}
     reset, duration = by_id.get("BL-LOCKOUT-RESET"), by_id.get("BL-LOCKOUT-DURATION")
-    if reset and duration and reset.value > duration.value:
+    if reset and duration and reset.enabled and duration.enabled and reset.value > duration.value:
         raise ArgumentError(_var(reset.spec, prefix), f"{reset.value} minutes exceeds "
                             f"{_var(duration.spec, prefix)} ({duration.value}); allowed: 1-{duration.value} "
                             "(secedit refuses it with error 87)")
-    protected = PROTECTED_SERVICES | {s.lower() for s in args.get("protected_services") or []}
+    protected = PROTECTED_SERVICES | {s.lower() for s in as_names(args.get("protected_services"),
+                                                                  f"{prefix}protected_services")}
     for entry in entries:
-        if entry.mechanism == "service":
+        if entry.mechanism == "service" and entry.enabled:
             refused = [s for s in entry.value if s.lower() in protected]
             if refused:
                 raise ArgumentError(_var(entry.spec, prefix), f"{refused} must never be disabled: management "
                                     "(WinRM) or the medical-device products need them")
-    return Desired(tuple(entries), tuple(args.get("products") or ()), prefix)
+    products = as_names(args.get("products"), "meddev_products" if prefix else "products")
+    return Desired(tuple(entries), tuple(products), prefix)
 
 
 # -- Windows formats --------------------------------------------------------------------------------------

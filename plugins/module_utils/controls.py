@@ -27,6 +27,48 @@ class ArgumentError(ValueError):
         self.variable = variable
 
 
+TRUE_WORDS = ("true", "yes", "on", "1", "y", "t")
+FALSE_WORDS = ("false", "no", "off", "0", "n", "f", "")
+
+
+def as_bool(value, variable: str, default: bool = False) -> bool:
+    """A boolean option as Ansible reads one ("no", "false", "0" are false); anything else is refused."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS + FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise ArgumentError(variable, f"{value!r} is not allowed; allowed: true, false")
+
+
+def as_list(value, variable: str, default=()) -> list:
+    """A list option read as Ansible's argument specs read one: None or empty means ``default``, a string is
+    split at commas, a number is a one-item list; anything else but a list is refused."""
+    if value is None or (isinstance(value, (str, list, tuple)) and not value):
+        return list(default)
+    if isinstance(value, str):
+        return value.split(",")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise ArgumentError(variable, f"{value!r} is not allowed; allowed: a list")
+    return list(value)
+
+
+def as_names(value, variable: str, default=()) -> list:
+    """A list of names (strings; integers are taken as their text), as ``as_list`` reads it."""
+    items = as_list(value, variable, default)
+    for item in items:
+        if (isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).strip()
+                or any(ord(c) < 32 or ord(c) == 127 for c in str(item))):
+            raise ArgumentError(variable, f"{item!r} is not allowed; allowed: a list of non-empty strings "
+                                          "without control characters")
+    return [str(item) for item in items]
+
+
 @dataclasses.dataclass(frozen=True)
 class Control:
     """One requirement, as checked (or enforced) on one host."""

@@ -23,13 +23,15 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     Change,
     Control,
     Plan,
+    as_bool,
+    as_names,
 )
 
 KINDS = ("path", "process", "extension")
 CMDLET_PARAMETER = {"path": "ExclusionPath", "process": "ExclusionProcess", "extension": "ExclusionExtension"}
 # Characters Windows never allows in a path; everything else (; $() ` ' %) is literal data.
 INVALID_PATH = re.compile(r'["<>|\x00-\x1f]')
-EXTENSION = re.compile(r"^\.?[A-Za-z0-9_-]{1,16}$")
+EXTENSION = re.compile(r"^\.?[A-Za-z0-9_-]{1,16}\Z")
 ENV_VAR = re.compile(r"%([A-Za-z_][A-Za-z0-9_()]*)%")
 REFUSING_PRODUCTS = {"carestream_directview": "SRC-CS-6"}
 
@@ -59,17 +61,20 @@ def validate(args: dict, prefix: str = "") -> Desired:
     items = args.get("exclusions") or []
     if not isinstance(items, list):
         raise ArgumentError(f"{prefix}exclusions", "must be a list of {kind, value, source}")
-    out, seen = [], set()
+    out, seen, origins = [], set(), {}
     for i, item in enumerate(items):
-        var = f"{prefix}exclusions[{i}]"
-        if not isinstance(item, dict) or set(item) - {"kind", "value", "source", "product"}:
+        var, value_var = _origin(item, origins) or (f"{prefix}exclusions[{i}]", f"{prefix}exclusions[{i}].value")
+        if not isinstance(item, dict):
             raise ArgumentError(var, "must be a dictionary with keys kind, value, source, product")
+        unknown = sorted(str(k) for k in set(item) - {"kind", "value", "source", "product", "variable"})
+        if unknown:
+            raise ArgumentError(var, f"unknown keys {unknown} in {_describe(item)}; allowed: kind, value, source, "
+                                     "product")
         kind = str(item.get("kind", "path"))
         if kind not in KINDS:
             raise ArgumentError(f"{var}.kind", f"{kind!r} is not allowed; allowed: {', '.join(KINDS)}")
-        value = _checked_value(kind, item.get("value"), f"{var}.value")
-        source = item.get("source") or []
-        source = tuple(source if isinstance(source, list) else [source])
+        value = _checked_value(kind, item.get("value"), value_var)
+        source = tuple(as_names(item.get("source"), f"{var}.source"))
         if not source:
             raise ArgumentError(f"{var}.source", "every exclusion needs the vendor requirement it comes from "
                                                  "(e.g. SRC-LRM-6): security teams must see why it exists")
@@ -78,9 +83,32 @@ def validate(args: dict, prefix: str = "") -> Desired:
             seen.add(key)
             out.append(Exclusion(kind, value, source, str(item.get("product") or "")))
     record = str(args.get("owner_record") or "")
-    if not re.match(r"^[A-Za-z]:\\[^\"<>|\x00-\x1f*?]+$", record):
-        raise ArgumentError(f"{prefix}owner_record", f"{record!r} is not an absolute Windows file path")
-    return Desired(state, tuple(out), bool(args.get("exclusive")), tuple(args.get("products") or []), record, prefix)
+    if not re.match(r"^[A-Za-z]:\\[^\"<>|\x00-\x1f*?:]{1,257}\Z", record):  # MAX_PATH; ':' names a stream
+        raise ArgumentError(f"{prefix}owner_record", f"{record!r} is not an absolute Windows file path (at most 260 "
+                                                     "characters, none of < > : \" | ? * or control characters "
+                                                     "after the drive)")
+    exclusive = as_bool(args.get("exclusive"), f"{prefix}exclusive")
+    products = as_names(args.get("products"), "meddev_products" if prefix else "products")
+    return Desired(state, tuple(out), exclusive, tuple(products), record, prefix)
+
+
+def _origin(item, counts: dict):
+    """(name of the item, name of its value) in errors, when the caller says which variable the item came from:
+    ``variable: av_exclusions_illumina_folder`` (the value itself) or ``av_exclusions_extra[]`` (a list of items)."""
+    origin = item.get("variable") if isinstance(item, dict) else None
+    if not isinstance(origin, str) or not origin:
+        return None
+    if origin.endswith("[]"):
+        counts[origin] = counts.get(origin, -1) + 1
+        name = f"{origin[:-2]}[{counts[origin]}]"
+        return name, f"{name}.value"
+    return origin, origin
+
+
+def _describe(item: dict) -> str:
+    """Which exclusion an error is about: the role builds the list from several variables."""
+    value = item.get("value")
+    return f"the exclusion {value!r}" if isinstance(value, str) else "this exclusion"
 
 
 def _checked_value(kind: str, value, variable: str) -> str:
@@ -138,7 +166,12 @@ def plan(desired: Desired, gathered: dict) -> Plan:
     status_controls, usable = _defender_controls(desired, gathered)
     controls += status_controls
     seen = {"local": local, "policy": policy, "owned": owned_keys, "env": env}
+    planned = set()
     for item in desired.exclusions:
+        key = (item.kind, canonical(item.kind, item.value, env))
+        if key in planned:  # C:\Illumina and c:\illumina\ are one exclusion to Defender: add it once
+            continue
+        planned.add(key)
         control, change = _exclusion(desired, item, seen, defender, usable)
         controls.append(control)
         changes += [change] if change else []
@@ -249,4 +282,5 @@ def parse_owned(text) -> list:
     except ValueError:
         return []
     items = record.get("exclusions") if isinstance(record, dict) else None
-    return [i for i in items or [] if isinstance(i, dict) and "kind" in i and "value" in i]
+    return [i for i in (items if isinstance(items, list) else [])
+            if isinstance(i, dict) and isinstance(i.get("kind"), str) and isinstance(i.get("value"), str)]

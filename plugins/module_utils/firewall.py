@@ -21,6 +21,9 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     Change,
     Control,
     Plan,
+    as_bool,
+    as_list,
+    as_names,
 )
 
 PROFILES = ("domain", "private", "public")
@@ -28,7 +31,7 @@ WINRM_PORTS = (5985, 5986)
 DEFAULT_GROUP = "meddev.hardening"
 ADDRESS_KEYWORDS = {k.lower(): k for k in ("Any", "LocalSubnet", "LocalSubnet4", "LocalSubnet6")}
 PROTOCOLS = {"tcp": "TCP", "udp": "UDP", "any": "Any"}
-RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+RULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 RULE_KEYS = {"name", "description", "action", "direction", "protocol", "local_ports",
              "remote_ports", "remote_addresses", "profiles", "enabled", "source"}
 SRC_PROFILES = ("SRC-LRM-9", "SRC-CS-2", "SRC-PMR-1")
@@ -226,10 +229,10 @@ def _rule_from_args(item, variable: str) -> DeclaredRule:
         protocol=protocol, local_ports=local_ports, remote_ports=remote_ports,
         remote_addresses=canonical_addresses(item.get("remote_addresses"), f"{variable}.remote_addresses"),
         profiles=canonical_profiles(item.get("profiles") or ["any"], f"{variable}.profiles"),
-        enabled=bool(item.get("enabled", True)), description=str(item.get("description", "")),
+        enabled=as_bool(item.get("enabled"), f"{variable}.enabled", default=True),
+        description=str(item.get("description", "")),
     )
-    source = item.get("source") or ["SRC-CS-9", "SRC-LRM-10"]
-    source = tuple(source if isinstance(source, (list, tuple)) else [source])
+    source = tuple(as_names(item.get("source"), f"{variable}.source", default=["SRC-CS-9", "SRC-LRM-10"]))
     return DeclaredRule(rule, f"FW-RULE-{name}", f"Firewall rule {name}: {rule.render()}", source)
 
 
@@ -270,7 +273,8 @@ def validate(args: dict, prefix: str = "") -> Desired:
     if args.get("management_networks"):
         management = canonical_addresses(args["management_networks"], var("management_networks"))
     mgmt_ports = tuple(sorted({_single_port(p, var("management_ports"))
-                               for p in args.get("management_ports") or WINRM_PORTS}))
+                               for p in as_list(args.get("management_ports"), var("management_ports"),
+                                                WINRM_PORTS)}))
     guarded = tuple(sorted(set(mgmt_ports) | set(WINRM_PORTS)))
     if block and not management:
         raise ArgumentError(var("management_networks"), f"{var('default_inbound_block')} blocks inbound "
@@ -285,7 +289,8 @@ def validate(args: dict, prefix: str = "") -> Desired:
             raise ArgumentError(f"{var('rules')}[{i}]", f"block rule {item.rule.name!r} covers the WinRM "
                                 f"management ports {'/'.join(map(str, guarded))} and would lock out "
                                 "management; narrow local_ports so it excludes them")
-    declared += _builtin_rules(args, management, mgmt_ports)
+    lrm_block_web = as_bool(args.get("lrm_block_web"), var("lrm_block_web"))
+    declared += _builtin_rules({"lrm_block_web": lrm_block_web}, management, mgmt_ports)
     names = [d.rule.name.lower() for d in declared]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -294,8 +299,8 @@ def validate(args: dict, prefix: str = "") -> Desired:
     group = str(args.get("rule_group") or DEFAULT_GROUP)
     if not RULE_NAME.match(group):
         raise ArgumentError(var("rule_group"), f"{group!r} is not a valid group name")
-    return Desired(state, enabled, block, tuple(declared), bool(args.get("exclusive")), group, management,
-                   prefix)
+    exclusive = as_bool(args.get("exclusive"), var("exclusive"))
+    return Desired(state, enabled, block, tuple(declared), exclusive, group, management, prefix)
 
 
 def canonical_profile_names(value, variable: str) -> list:
@@ -340,7 +345,7 @@ def _profile_plan(desired: Desired, profiles: dict):
     return controls, changes
 
 
-def _rule_plan(desired: Desired, owned: dict, keep_management: bool):
+def _rule_plan(desired: Desired, owned: dict, keep_management):
     controls, creates, removes = [], [], []
     declared = {d.rule.name.lower(): d for d in desired.rules}
     if desired.state == "present":
@@ -362,7 +367,7 @@ def _rule_plan(desired: Desired, owned: dict, keep_management: bool):
         control = Control(f"{'FW-REMOVE' if absent else 'FW-STALE'}-{rule.name}",
                           f"Rule {rule.name} owned by this collection removed",
                           ("SRC-LRM-4",) if absent else ("SRC-CS-9",), "absent", rule.render(), DRIFT)
-        if keep_management and rule.name == "mgmt-winrm":
+        if rule.name == "mgmt-winrm" and keep_management(rule):
             # Removing it would cut WinRM off on a profile that blocks inbound by default.
             controls.append(control.with_status(MANUAL, "kept: a profile blocks inbound traffic by "
                                                 "default and this rule admits WinRM; remove it by hand "
@@ -373,9 +378,39 @@ def _rule_plan(desired: Desired, owned: dict, keep_management: bool):
     return controls, creates, removes
 
 
-def admits_winrm(rule: Rule) -> bool:
+def admits_winrm(rule: Rule, ports=WINRM_PORTS) -> bool:
+    # WinRM clients connect from an ephemeral port: a rule limited to some remote ports admits none of them.
     return (rule.action == "Allow" and rule.direction == "Inbound" and rule.enabled
-            and rule.protocol in ("TCP", "Any") and any(ports_cover(rule.local_ports, p) for p in WINRM_PORTS))
+            and rule.protocol in ("TCP", "Any") and rule.remote_ports == ("Any",)
+            and any(ports_cover(rule.local_ports, p) for p in ports))
+
+
+def _blocks_by_default(settings: dict) -> bool:
+    """NotConfigured is Windows' default inbound action, Block; a disabled profile set to Block may be re-enabled."""
+    action = settings.get("default_inbound_action") or "NotConfigured"
+    return action == "Block" or (bool(settings.get("enabled")) and action != "Allow")
+
+
+def _management_needed(rule: Rule, profiles: dict, foreign: list) -> bool:
+    """Would removing ``rule`` (mgmt-winrm) block some connection it admits on a profile that blocks by default?
+
+    Only foreign allow rules open to every address and client port can take over from it; the
+    management networks may be anywhere, so a narrower rule is not enough.
+    """
+    for name in PROFILES:
+        if not _blocks_by_default(profiles.get(name) or {}):
+            continue
+        if rule.profiles != ("Any",) and name.capitalize() not in rule.profiles:
+            continue
+        others = [r for r in foreign if r.remote_addresses == ("Any",)
+                  and (r.profiles == ("Any",) or name.capitalize() in r.profiles)]
+        for item in rule.local_ports:
+            low, _sep, high = item.partition("-")
+            if not low.isdigit() or int(high or low) - int(low) > 64:
+                return True  # Any or a wide range: keep it rather than reason about it
+            if not all(any(admits_winrm(r, (port,)) for r in others) for port in range(int(low), int(high or low) + 1)):
+                return True
+    return False
 
 
 def _winrm_open(profile: str, settings: dict, rules) -> bool:
@@ -417,8 +452,9 @@ def plan(desired: Desired, gathered: dict) -> Plan:
     controls, changes = [], []
     if desired.state == "present":
         controls, changes = _profile_plan(desired, profiles)
-    blocking = any((p or {}).get("default_inbound_action") == "Block" for p in profiles.values())
-    rule_controls, creates, removes = _rule_plan(desired, owned, keep_management=blocking)
+    foreign = [rule_from_host(r) for r in gathered.get("winrm_rules") or []]
+    rule_controls, creates, removes = _rule_plan(
+        desired, owned, keep_management=lambda rule: _management_needed(rule, profiles, foreign))
     _lockout_guard(desired, gathered, owned, changes, removes)
     # Order matters for safety: allow rules first, then profiles, removals last.
     return Plan(tuple(rule_controls + controls), tuple(creates + changes + removes))

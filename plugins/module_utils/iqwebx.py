@@ -28,9 +28,11 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
 )
 from ansible_collections.meddev.hardening.plugins.module_utils.defender import canonical
 
-WIN_PATH = re.compile(r"^[A-Za-z]:\\[^\"<>|\x00-\x1f*?]+$")
-VERSION = re.compile(r"^\d+(\.\d+){1,3}$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# At most MAX_PATH (260); ':' after the drive would name an alternate data stream.
+WIN_PATH = re.compile(r"^[A-Za-z]:\\[^\"<>|\x00-\x1f*?:]{1,257}\Z")
+PATH_RULE = "(at most 260 characters, none of < > : \" | ? * or control characters after the drive)"
+VERSION = re.compile(r"^\d+(\.\d+){1,3}\Z")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,16 +49,23 @@ class Desired:
 def validate(args: dict, prefix: str = "", now: str = "") -> Desired:
     install = str(args.get("install_dir") or "")
     if not WIN_PATH.match(install):
-        raise ArgumentError(f"{prefix}install_dir", f"{install!r} is not an absolute Windows folder")
+        raise ArgumentError(f"{prefix}install_dir", f"{install!r} is not an absolute Windows folder {PATH_RULE}")
     url = str(args.get("login_url") or "")
-    if not re.match(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[^\s\"<>]*)?$", url):
+    if not re.match(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[^\s\"<>\x00-\x1f\x7f]*)?\Z", url):
         raise ArgumentError(f"{prefix}login_url", f"{url!r} is not an http(s) URL like http://localhost/iqweb/")
     artifacts = {}
-    for version, item in (args.get("artifacts") or {}).items():
-        var = f"{prefix}artifacts[{version!r}]"
+    raw_artifacts = args.get("artifacts") or {}
+    if not isinstance(raw_artifacts, dict):
+        raise ArgumentError(f"{prefix}artifacts", "must be a dictionary: full iQ-X version -> {path, sha256}")
+    for version, item in raw_artifacts.items():
+        var = f"{prefix}artifacts[{str(version)!r}]"
         if not VERSION.match(str(version)):
             raise ArgumentError(var, "keys are full iQ-X versions such as 2.2.0.6")
-        if not isinstance(item, dict) or not item.get("path") or not SHA256.match(str(item.get("sha256", "")).lower()):
+        unknown = sorted(str(k) for k in set(item) - {"path", "sha256"}) if isinstance(item, dict) else []
+        if unknown:
+            raise ArgumentError(var, f"unknown keys {unknown}; allowed: path, sha256")
+        if (not isinstance(item, dict) or not isinstance(item.get("path"), str) or not item["path"]
+                or not SHA256.match(str(item.get("sha256", "")).lower())):
             raise ArgumentError(var, "needs path (on the controller) and sha256 (64 hex digits)")
         artifacts[str(version)] = {"path": str(item["path"]), "sha256": str(item["sha256"]).lower()}
     try:
@@ -67,7 +76,7 @@ def validate(args: dict, prefix: str = "", now: str = "") -> Desired:
         raise ArgumentError(f"{prefix}signature_max_age_days", "allowed: an integer 0-365")
     evidence = str(args.get("evidence_path") or "")
     if not WIN_PATH.match(evidence):
-        raise ArgumentError(f"{prefix}evidence_path", f"{evidence!r} is not an absolute Windows file path")
+        raise ArgumentError(f"{prefix}evidence_path", f"{evidence!r} is not an absolute Windows file path {PATH_RULE}")
     return Desired(install.rstrip("\\"), url, artifacts, age, evidence, now, prefix)
 
 
@@ -120,7 +129,7 @@ def plan(desired: Desired, gathered: dict, artifact: dict | None = None) -> Plan
         steps = [{"control": c.control, "step": c.kind, "before": c.before, "after": c.after} for c in changes]
         record = {"schema": 1, "notice": "iQ-WEBX/iQ-X 2.2.0 LicGen.exe field safety notice, 6 Nov 2017",
                   "time": desired.now, "iqx_version": version, "install_dir": install, "steps": steps,
-                  "history": ((evidence.get("history") or []) + [{k: evidence.get(k) for k in ("time", "steps")}]
+                  "history": ([*_history(evidence), {k: evidence.get(k) for k in ("time", "steps")}]
                               if evidence else [])[-20:]}
         changes.append(Change("IQW-EVIDENCE", "write_evidence",
                               {"path": desired.evidence_path, "content": json.dumps(record, indent=2) + "\n"},
@@ -192,6 +201,12 @@ def _operator_steps(desired, gathered, changes) -> list:
                             f"{len(detections)} detection(s)", MANUAL if detections else COMPLIANT,
                             "; ".join(f"{d.get('time')} {d.get('threat')}" for d in detections[:5])))
     return controls
+
+
+def _history(evidence: dict) -> list:
+    """Earlier runs from the evidence file; anything but a list there (a hand-edited file) is dropped."""
+    history = evidence.get("history")
+    return list(history) if isinstance(history, list) else []
 
 
 def _parse(text) -> dict:

@@ -30,6 +30,9 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     Change,
     Control,
     Plan,
+    as_bool,
+    as_list,
+    as_names,
 )
 from ansible_collections.meddev.hardening.plugins.module_utils.xmlpatch import Document, Elem, XmlError
 
@@ -37,9 +40,9 @@ APPHOST = "C:\\Windows\\System32\\inetsrv\\config\\applicationHost.config"
 LOOPBACK = ("127.0.0.1", "::1")
 DEFAULT_EXTENSIONS = (".asp", ".aspx", ".ashx", ".asmx", ".cshtml", ".exe", ".dll", ".bat", ".cmd",
                       ".ps1", ".vbs", ".js")
-EXTENSION = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
-SITE_NAME = re.compile(r"^[^\x00-\x1f/\\\\]{1,128}$")
-FOLDER = re.compile(r"^[A-Za-z0-9 ._-]{1,64}(/[A-Za-z0-9 ._-]{1,64}){0,3}$")
+EXTENSION = re.compile(r"^\.[A-Za-z0-9]{1,16}\Z")
+SITE_NAME = re.compile(r"^[^\x00-\x1f/\\\\]{1,128}\Z")
+FOLDER = re.compile(r"^[A-Za-z0-9 ._-]{1,64}(/[A-Za-z0-9 ._-]{1,64}){0,3}\Z")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,26 +73,30 @@ def validate(args: dict, prefix: str = "", now: str = "", collection_version: st
         raise ArgumentError(var("site_name"), f"{site!r} is not an IIS site name (1-128 characters, no / \\ "
                                               "or control characters)")
     folders = []
-    for item in args.get("upload_folders") or []:
+    for item in as_list(args.get("upload_folders"), var("upload_folders")):
         folder = str(item).strip("/").replace("\\", "/")
         if not FOLDER.match(folder) or ".." in folder.split("/"):
             raise ArgumentError(var("upload_folders"), f"{item!r} is not a folder path relative to the site "
                                                        "(letters, digits, space . _ -, up to 4 levels, no ..)")
         folders.append(folder)
     extensions = []
-    for item in args.get("blocked_extensions") or DEFAULT_EXTENSIONS:
+    for item in as_list(args.get("blocked_extensions"), var("blocked_extensions"), DEFAULT_EXTENSIONS):
         ext = str(item).lower()
         if not EXTENSION.match(ext):
             raise ArgumentError(var("blocked_extensions"), f"{item!r} is not a file extension like .asp")
         extensions.append(ext)
-    patterns = tuple(str(p).lower() for p in args.get("upload_patterns") or ("*upload*",))
+    patterns = tuple(p.lower() for p in as_names(args.get("upload_patterns"), var("upload_patterns"), ("*upload*",)))
     for path_var in ("audit_path", "backup_dir"):
         value = str(args.get(path_var) or "")
-        if not re.match(r"^[A-Za-z]:\\[^\x00-\x1f<>\"|?*]+$", value):
-            raise ArgumentError(var(path_var), f"{value!r} is not an absolute Windows path like C:\\ProgramData\\x")
+        # At most MAX_PATH (260); ':' after the drive would name an alternate data stream.
+        if not re.match(r"^[A-Za-z]:\\[^\x00-\x1f<>\"|?*:]{1,257}\Z", value):
+            raise ArgumentError(var(path_var), f"{value!r} is not an absolute Windows path like C:\\ProgramData\\x "
+                                               "(at most 260 characters, none of < > : \" | ? * or control "
+                                               "characters after the drive)")
     return Desired(state, site, tuple(folders), patterns, tuple(dict.fromkeys(extensions)),
-                   bool(args.get("install_ip_security")), bool(args.get("force")), args["audit_path"],
-                   args["backup_dir"], collection_version, now, prefix)
+                   as_bool(args.get("install_ip_security"), var("install_ip_security")),
+                   as_bool(args.get("force"), var("force")), str(args["audit_path"]), str(args["backup_dir"]),
+                   collection_version, now, prefix)
 
 
 # -- discovery ---------------------------------------------------------------------------------------
@@ -301,8 +308,10 @@ def _tls(site: dict) -> Control:
 def _audit(desired, gathered, site, method, controls, *, raw, new_bytes, changing):
     """The audit record (SRC-LRM-3): written with every change, and when missing."""
     audit = parse_audit(gathered)
+    files = audit.get("files") if isinstance(audit.get("files"), dict) else {}
+    recorded = files.get(_apphost_path(gathered))
     ok = (not changing and audit.get("state") == "applied"
-          and (audit.get("files") or {}).get(_apphost_path(gathered), {}).get("after") == _sha(raw))
+          and isinstance(recorded, dict) and recorded.get("after") == _sha(raw))
     control = _control("LRM-AUDIT", "Audit record of the mitigation present", ("SRC-LRM-3", "SRC-IQW-10"),
                        f"{desired.audit_path} (applied)", audit.get("state") or "absent", COMPLIANT if ok else DRIFT)
     if ok:
@@ -340,7 +349,7 @@ def _backup_path(desired: Desired, path: str) -> str:
 
 
 def _audit_record(desired, *, lrm, site, method, drifted, files, previous, state) -> str:
-    history = list(previous.get("history") or [])
+    history = list(previous["history"]) if isinstance(previous.get("history"), list) else []
     if previous:
         history.append({k: previous.get(k) for k in ("time", "state", "files")})
     record = {

@@ -272,8 +272,11 @@ def _parse(buf: bytes) -> Node:
 
     def end(_tag):
         node = stack.pop()
-        index = parser.CurrentByteIndex
-        node.end = index if index == node.start_end else buf.index(b">", index) + 1
+        # <a/> and <a></a> both report their end at start_end: only the first is an empty-element tag.
+        if buf[node.start_end - 2:node.start_end] == b"/>":
+            node.end = node.start_end
+        else:
+            node.end = buf.index(b">", parser.CurrentByteIndex) + 1
 
     parser.StartElementHandler = start
     parser.EndElementHandler = end

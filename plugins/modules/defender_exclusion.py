@@ -37,7 +37,10 @@ options:
     choices: [present, absent]
     default: present
   exclusions:
-    description: Exclusions with C(kind) (path, process, extension), C(value), C(source) (SRC ids), C(product).
+    description:
+      - Exclusions with C(kind) (path, process, extension), C(value), C(source) (SRC ids), C(product).
+      - Optional C(variable) names where an item came from in errors, C(name) (the value itself) or C(name[])
+        (an item of a list); the role sets it, so a refused value names the role variable.
     type: list
     elements: dict
     default: []

@@ -8,6 +8,7 @@ import functools
 import html
 import json
 import pathlib
+import re
 import xml.etree.ElementTree as ET  # builds XML; never parses input
 
 import yaml
@@ -16,6 +17,8 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import S
 
 SOURCES = pathlib.Path(__file__).with_name("vendor_sources.yml")
 FAILURES, SKIPS = ("drift", "failed"), ("manual", "deferred")
+# Characters XML 1.0 cannot carry even escaped (ElementTree writes them as they are): NUL, most controls.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,7 +52,10 @@ def junit(report: dict) -> str:
         for key, value in counts.items():
             suite.set(key, str(value))
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+    text = ET.tostring(suites, encoding="unicode")
+    # A control character in an error or a name (a refused value is quoted) would make the file unreadable.
+    text = NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"
 
 
 def _esc(value) -> str:

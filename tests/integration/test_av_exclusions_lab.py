@@ -50,6 +50,6 @@ def test_newline_or_quote_in_a_path_is_refused_before_the_host(radiology):
     before = radiology.fingerprint("iqwebx-01")
     extra = [{"kind": "path", "value": 'C:\\Data\\x"\ny', "source": ["SRC-CS-5"]}]
     result = radiology.playbook("site.yml", "-l", "iqwebx-01", extra={"av_exclusions_extra": extra})
-    assert result.returncode != 0 and "av_exclusions_exclusions[1].value" in result.stdout
+    assert result.returncode != 0 and "av_exclusions_extra[0].value" in result.stdout
     changed = {k for k, v in radiology.fingerprint("iqwebx-01").items() if before.get(k) != v}
     assert "defender.json" not in changed

@@ -25,8 +25,8 @@ def run(*cmd, cwd, env, ok=True):
 def test_requirements_pin_this_collection_version():
     galaxy = yaml.safe_load((ROOT / "galaxy.yml").read_text())
     wanted = yaml.safe_load((PROJECT / "collections" / "requirements.yml").read_text())["collections"]
-    assert [(c["name"], c["version"]) for c in wanted] == [(f"{galaxy['namespace']}.{galaxy['name']}",
-                                                             galaxy["version"])]
+    this = (f"{galaxy['namespace']}.{galaxy['name']}", galaxy["version"])
+    assert [(c["name"], c["version"]) for c in wanted] == [this]
 
 
 def test_project_sync_then_apply_and_drift_job_templates(tmp_path):

@@ -56,7 +56,7 @@ def test_drop_in_the_middle_of_apply_leaves_nothing_half_written(role, request):
     assert converge.returncode == 0, converge.stdout[-3000:]
     assert not {"failed", "drift"} & set(statuses(report, host).values())
     assert_nothing_half_written(before, after_drop, files(lab, host))
-    _, check = run(lab, role, host, "--check")
+    _result, check = run(lab, role, host, "--check")
     assert set(statuses(check, host).values()) <= {"compliant", "manual", "not_applicable"}
 
 
@@ -65,7 +65,7 @@ def test_timeout_after_the_host_finished_is_seen_as_done_by_the_next_check(lab):
     delivered = files(lab, host)[APPHOST]
     dropped, report = run(lab, "lrm_patch", host, extra={"winsim_drop_call": 2})
     assert dropped.returncode != 0 and host in report["unreachable"]
-    _, check = run(lab, "lrm_patch", host, "--check")
+    _result, check = run(lab, "lrm_patch", host, "--check")
     assert {statuses(check, host)[c] for c in ("LRM-REMOTE-BLOCK", "LRM-UPLOAD-Uploads", "LRM-AUDIT")} == {"compliant"}
     backups = [data for name, data in files(lab, host).items() if "backup" in name.lower()]
     assert backups == [delivered]
@@ -74,10 +74,12 @@ def test_timeout_after_the_host_finished_is_seen_as_done_by_the_next_check(lab):
 def test_two_runs_at_once_are_serialised_per_execution_and_converge(lab):
     host = "lrm-miseq-01"
     delivered = files(lab, host)[APPHOST]
-    command = lambda: subprocess.Popen(  # noqa: E731 - the same run twice
-        [*lab_command(lab, "site.yml")], cwd=lab.root, env=lab_env(lab), stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
-    first, second = command(), command()
+
+    def start():
+        return subprocess.Popen(lab_command(lab, "site.yml"), cwd=lab.root, env=lab_env(lab),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    first, second = start(), start()
     outputs = [p.communicate(timeout=600)[0] for p in (first, second)]
     for process, output in zip((first, second), outputs, strict=True):
         # Either run may lose the race for a file; it then says so and changes nothing of it.

@@ -88,7 +88,7 @@ def test_fault_after_k_of_n_changes(role, where, request):
     after_fault = files(lab, host)
 
     # The truth: what a check run finds still to do is exactly what the faulty run called failed.
-    _, rechecked = run(lab, role, host, "--check")
+    _result, rechecked = run(lab, role, host, "--check")
     assert {cid for cid, status in rechecked.items() if status == "drift"} == failed
     assert {cid for cid, status in reported.items() if status == "fixed"} <= {
         cid for cid, status in rechecked.items() if status in ("compliant", "manual", "not_applicable")}
@@ -104,12 +104,12 @@ def test_backup_is_the_delivered_file_after_a_fault_and_rollback_is_byte_exact(l
     apphost = "fs/C/Windows/System32/inetsrv/config/applicationHost.config"
     delivered = files(lab, host)[apphost]
     n = planned_changes(lab, "lrm_patch", host)
-    faulty, _ = run(lab, "lrm_patch", host, extra={"winsim_fail_after_changes": n - 1})
+    faulty, _statuses = run(lab, "lrm_patch", host, extra={"winsim_fail_after_changes": n - 1})
     assert faulty.returncode != 0
     backups = {name: data for name, data in files(lab, host).items() if "backup" in name.lower()}
     assert list(backups.values()) == [delivered], sorted(backups)
 
-    rollback, _ = run(lab, "lrm_patch", host, extra={"lrm_patch_state": "absent"})
+    rollback, _statuses = run(lab, "lrm_patch", host, extra={"lrm_patch_state": "absent"})
     assert rollback.returncode == 0, rollback.stdout[-3000:]
     assert hashlib.sha256(files(lab, host)[apphost]).digest() == hashlib.sha256(delivered).digest()
 
@@ -117,8 +117,8 @@ def test_backup_is_the_delivered_file_after_a_fault_and_rollback_is_byte_exact(l
 def test_exclusions_roll_back_exactly_after_a_failed_apply(lab):
     host = "lrm-miseq-01"
     original = lab.sim(host).read("defender")["exclusions"]
-    faulty, _ = run(lab, "av_exclusions", host, extra={"winsim_fail_after_changes": 1})
+    faulty, _statuses = run(lab, "av_exclusions", host, extra={"winsim_fail_after_changes": 1})
     assert faulty.returncode != 0
-    rollback, _ = run(lab, "av_exclusions", host, extra={"av_exclusions_state": "absent"})
+    rollback, _statuses = run(lab, "av_exclusions", host, extra={"av_exclusions_state": "absent"})
     assert rollback.returncode == 0, rollback.stdout[-3000:]
     assert lab.sim(host).read("defender")["exclusions"] == original

@@ -59,7 +59,7 @@ def split(raw: str) -> dict[str, int]:
     """Samples per category from py-spy's raw (collapsed stack) output: one `stack count` per line."""
     samples = dict.fromkeys(CATEGORIES, 0)
     for line in raw.splitlines():
-        stack, _, count = line.rstrip().rpartition(" ")
+        stack, _sep, count = line.rstrip().rpartition(" ")
         if stack and count.isdigit():
             samples[classify(stack)] += int(count)
     return samples

@@ -437,9 +437,8 @@ def _scriptblock_parameter(command) -> bool:
         if node.type == "script_parameter":
             bound = next((c for c in node.children if c.type == "variable"), None)
             if bound is not None and _variable_name(bound) == name:
-                typed = any(_text(t).lower().replace(" ", "") in {"[scriptblock]", "[system.management.automation"
-                                                                   ".scriptblock]"}
-                            for t in _walk(node) if t.type == "type_literal")
+                types = {_text(t).lower().replace(" ", "") for t in _walk(node) if t.type == "type_literal"}
+                typed = bool(types & {"[scriptblock]", "[system.management.automation.scriptblock]"})
         if node.type == "assignment_expression" and name in [
                 _variable_name(v) for v in _walk(node.children[0]) if v.type == "variable"]:
             return False

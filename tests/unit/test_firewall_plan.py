@@ -65,10 +65,26 @@ def test_exclusive_removes_only_owned_undeclared_rules(lab_firewall, gather):
 def test_absent_removes_owned_rules_and_never_foreign_ones(lab_firewall, gather):
     foreign_before = [r for r in lab_firewall["rules"] if r["Group"] != "meddev.hardening"]
     apply_all(lab_firewall, plan_for(lab_firewall, gather))
+    # Windows' own rules admit TCP 5985 from anywhere on every profile and 5986 nowhere: mgmt-winrm stays.
     plan = plan_for(lab_firewall, gather, state="absent")
-    assert sorted(c.params["name"] for c in plan.changes) == ["lrm-block-http", "lrm-block-https", "mgmt-winrm"]
+    assert sorted(c.params["name"] for c in plan.changes) == ["lrm-block-http", "lrm-block-https"]
+    apply_all(lab_firewall, plan)
+    assert [r for r in lab_firewall["rules"] if r["Name"] != "mgmt-winrm"] == foreign_before
+    # Once foreign rules admit every management port from anywhere, mgmt-winrm goes too.
+    for rule in foreign_before:
+        rule.update(LocalPort=["5985", "5986"], RemoteAddress=["Any"])
+    plan = plan_for(lab_firewall, gather, state="absent")
+    assert [c.params["name"] for c in plan.changes] == ["mgmt-winrm"]
     apply_all(lab_firewall, plan)
     assert lab_firewall["rules"] == foreign_before
+
+
+def test_absent_keeps_the_management_rule_on_notconfigured_profiles(lab_firewall, gather):
+    """NotConfigured is Windows' default inbound action, Block: without mgmt-winrm, 5986 would be cut off."""
+    apply_all(lab_firewall, plan_for(lab_firewall, gather))
+    plan = plan_for(lab_firewall, gather, state="absent")
+    kept = next(c for c in plan.controls if c.id == "FW-REMOVE-mgmt-winrm")
+    assert kept.status == "manual" and "WinRM" in kept.message
 
 
 def test_absent_keeps_the_management_rule_while_a_profile_blocks_by_default(lab_firewall, gather):

@@ -176,20 +176,20 @@ GOOD = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "source", "expected"), BAD, ids=[f"{r}-{i}" for i, (r, _, _) in enumerate(BAD)])
+@pytest.mark.parametrize(("rule", "source", "expected"), BAD, ids=[f"{sample[0]}-{i}" for i, sample in enumerate(BAD)])
 def test_bad_sources_are_reported(rule, source, expected):
     found = _messages(source)
     assert expected.lower() in found, (rule, found)
 
 
-@pytest.mark.parametrize(("rule", "source"), GOOD, ids=[f"{r}-{i}" for i, (r, _) in enumerate(GOOD)])
+@pytest.mark.parametrize(("rule", "source"), GOOD, ids=[f"{sample[0]}-{i}" for i, sample in enumerate(GOOD)])
 def test_safe_equivalents_pass(rule, source):
     assert _messages(source) == "", rule
 
 
 def test_every_rule_has_a_good_and_a_bad_sample():
-    bad_rules = {rule for rule, _, _ in BAD} - {"syntax", "method name"}
-    assert bad_rules <= {rule for rule, _ in GOOD}
+    bad_rules = {sample[0] for sample in BAD} - {"syntax", "method name"}
+    assert bad_rules <= {sample[0] for sample in GOOD}
 
 
 def test_problems_carry_line_and_column():
