@@ -69,6 +69,12 @@ def _typed(entry: dict, prefix: str):
     if entry["mechanism"] in ("service", "hotfix", "bitlocker"):
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise ArgumentError(variable, "must be a list of names")
+        # Service names (CreateService), KB ids and BitLocker methods: at most 256 printable characters.
+        forbidden, rule = ("/\\", " without / or \\") if entry["mechanism"] == "service" else ("", "")
+        for name in value:
+            if len(name) > 256 or any(ord(c) < 32 or ord(c) == 127 or c in forbidden for c in name):
+                raise ArgumentError(variable, f"{name[:60]!r} is not allowed; allowed: names of 1-256 printable "
+                                    f"characters{rule}")
         return tuple(value)
     if entry["mechanism"] == "auditpol":
         if not isinstance(value, str) or value not in AUDIT_SETTINGS:
