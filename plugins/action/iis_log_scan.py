@@ -14,11 +14,11 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     ArgumentError,
     Control,
     Plan,
+    windows_path,
 )
 from ansible_collections.meddev.hardening.plugins.plugin_utils.host_action import HostAction
 
 SINCE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
-ROOT = re.compile(r"^[A-Za-z]:\\[^\x00-\x1f<>\"|?*:]{0,257}\Z")  # MAX_PATH; ':' after the drive names a stream
 PATTERN = re.compile(r"^[A-Za-z0-9*?_.-]{1,64}\Z")
 
 
@@ -39,9 +39,7 @@ class ActionModule(HostAction):
     def validate(self, args, prefix):
         roots = tuple(str(r) for r in args.get("log_roots") or [r"C:\inetpub\logs\LogFiles"])
         for root in roots:
-            if not ROOT.match(root):
-                raise ArgumentError(f"{prefix}log_roots", f"{root!r} is not an absolute Windows folder (at most "
-                                    "260 characters, none of < > : \" | ? * or control characters after the drive)")
+            windows_path(root, f"{prefix}log_roots", "folder")
         pattern = str(args.get("site_pattern") or "W3SVC*")
         if not PATTERN.match(pattern):
             raise ArgumentError(f"{prefix}site_pattern", f"{pattern!r}: allowed letters, digits, * ? _ . -")

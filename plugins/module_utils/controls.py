@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 COMPLIANT = "compliant"
 DRIFT = "drift"
@@ -25,6 +26,21 @@ class ArgumentError(ValueError):
     def __init__(self, variable: str, message: str):
         super().__init__(f"{variable}: {message}")
         self.variable = variable
+
+
+# An absolute Windows path, at most MAX_PATH (260) in all; none of < > " | ? * or control characters,
+# and no ':' after the drive (it would name an NTFS alternate data stream).
+WINDOWS_PATH = re.compile(r'^[A-Za-z]:\\[^\x00-\x1f<>"|?*:]{1,257}\Z')
+WINDOWS_PATH_RULE = '(at most 260 characters, none of < > : " | ? * or control characters after the drive)'
+
+
+def windows_path(value, variable: str, what: str = "path") -> str:
+    """``value`` as an absolute Windows path (``what``: path, folder, file path), or ArgumentError."""
+    text = "" if value is None else str(value)
+    if not WINDOWS_PATH.match(text):
+        raise ArgumentError(variable, f"{text!r} is not an absolute Windows {what} like C:\\ProgramData\\x "
+                                      f"{WINDOWS_PATH_RULE}")
+    return text
 
 
 TRUE_WORDS = ("true", "yes", "on", "1", "y", "t")

@@ -25,6 +25,7 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     Plan,
     as_bool,
     as_names,
+    windows_path,
 )
 
 KINDS = ("path", "process", "extension")
@@ -82,11 +83,7 @@ def validate(args: dict, prefix: str = "") -> Desired:
         if key not in seen:
             seen.add(key)
             out.append(Exclusion(kind, value, source, str(item.get("product") or "")))
-    record = str(args.get("owner_record") or "")
-    if not re.match(r"^[A-Za-z]:\\[^\"<>|\x00-\x1f*?:]{1,257}\Z", record):  # MAX_PATH; ':' names a stream
-        raise ArgumentError(f"{prefix}owner_record", f"{record!r} is not an absolute Windows file path (at most 260 "
-                                                     "characters, none of < > : \" | ? * or control characters "
-                                                     "after the drive)")
+    record = windows_path(args.get("owner_record"), f"{prefix}owner_record", "file path")
     exclusive = as_bool(args.get("exclusive"), f"{prefix}exclusive")
     products = as_names(args.get("products"), "meddev_products" if prefix else "products")
     return Desired(state, tuple(out), exclusive, tuple(products), record, prefix)

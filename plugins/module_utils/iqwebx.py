@@ -25,12 +25,10 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     Change,
     Control,
     Plan,
+    windows_path,
 )
 from ansible_collections.meddev.hardening.plugins.module_utils.defender import canonical
 
-# At most MAX_PATH (260); ':' after the drive would name an alternate data stream.
-WIN_PATH = re.compile(r"^[A-Za-z]:\\[^\"<>|\x00-\x1f*?:]{1,257}\Z")
-PATH_RULE = "(at most 260 characters, none of < > : \" | ? * or control characters after the drive)"
 VERSION = re.compile(r"^\d+(\.\d+){1,3}\Z")
 SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 
@@ -47,9 +45,7 @@ class Desired:
 
 
 def validate(args: dict, prefix: str = "", now: str = "") -> Desired:
-    install = str(args.get("install_dir") or "")
-    if not WIN_PATH.match(install):
-        raise ArgumentError(f"{prefix}install_dir", f"{install!r} is not an absolute Windows folder {PATH_RULE}")
+    install = windows_path(args.get("install_dir"), f"{prefix}install_dir", "folder")
     url = str(args.get("login_url") or "")
     if not re.match(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[^\s\"<>\x00-\x1f\x7f]*)?\Z", url):
         raise ArgumentError(f"{prefix}login_url", f"{url!r} is not an http(s) URL like http://localhost/iqweb/")
@@ -74,9 +70,7 @@ def validate(args: dict, prefix: str = "", now: str = "") -> Desired:
         age = -1
     if not 0 <= age <= 365:
         raise ArgumentError(f"{prefix}signature_max_age_days", "allowed: an integer 0-365")
-    evidence = str(args.get("evidence_path") or "")
-    if not WIN_PATH.match(evidence):
-        raise ArgumentError(f"{prefix}evidence_path", f"{evidence!r} is not an absolute Windows file path {PATH_RULE}")
+    evidence = windows_path(args.get("evidence_path"), f"{prefix}evidence_path", "file path")
     return Desired(install.rstrip("\\"), url, artifacts, age, evidence, now, prefix)
 
 

@@ -33,6 +33,7 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     as_bool,
     as_list,
     as_names,
+    windows_path,
 )
 from ansible_collections.meddev.hardening.plugins.module_utils.xmlpatch import Document, Elem, XmlError
 
@@ -87,12 +88,7 @@ def validate(args: dict, prefix: str = "", now: str = "", collection_version: st
         extensions.append(ext)
     patterns = tuple(p.lower() for p in as_names(args.get("upload_patterns"), var("upload_patterns"), ("*upload*",)))
     for path_var in ("audit_path", "backup_dir"):
-        value = str(args.get(path_var) or "")
-        # At most MAX_PATH (260); ':' after the drive would name an alternate data stream.
-        if not re.match(r"^[A-Za-z]:\\[^\x00-\x1f<>\"|?*:]{1,257}\Z", value):
-            raise ArgumentError(var(path_var), f"{value!r} is not an absolute Windows path like C:\\ProgramData\\x "
-                                               "(at most 260 characters, none of < > : \" | ? * or control "
-                                               "characters after the drive)")
+        windows_path(args.get(path_var), var(path_var))
     return Desired(state, site, tuple(folders), patterns, tuple(dict.fromkeys(extensions)),
                    as_bool(args.get("install_ip_security"), var("install_ip_security")),
                    as_bool(args.get("force"), var("force")), str(args["audit_path"]), str(args["backup_dir"]),
