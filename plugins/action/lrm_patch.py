@@ -4,15 +4,10 @@
 
 from __future__ import annotations
 
-import re
-
 from ansible_collections.meddev.hardening.plugins.module_utils import lrm_patch
-from ansible_collections.meddev.hardening.plugins.module_utils.controls import ArgumentError, as_names
 from ansible_collections.meddev.hardening.plugins.plugin_utils.host_action import HostAction
 from ansible_collections.meddev.hardening.plugins.plugin_utils.report import utc_stamp
 from ansible_collections.meddev.hardening.plugins.plugin_utils.version import collection_version
-
-NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,128}\Z")
 
 
 class ActionModule(HostAction):
@@ -24,17 +19,11 @@ class ActionModule(HostAction):
     ))
 
     def validate(self, args, prefix):
-        self._busy = {}
-        for option in ("busy_processes", "busy_services"):
-            self._busy[option] = as_names(args.get(option), f"{prefix}{option}")
-            for name in self._busy[option]:
-                if not NAME.match(name):
-                    raise ArgumentError(f"{prefix}{option}",
-                                        f"{name!r} is not a process/service name (letters, digits, space . _ -)")
         return lrm_patch.validate(args, prefix, now=utc_stamp(), collection_version=collection_version())
 
     def host_args(self, desired):
-        return {"audit_path": desired.audit_path, "backup_dir": desired.backup_dir, **self._busy}
+        return {"audit_path": desired.audit_path, "backup_dir": desired.backup_dir,
+                "busy_processes": list(desired.busy_processes), "busy_services": list(desired.busy_services)}
 
     def plan(self, desired, gathered):
         return lrm_patch.plan(desired, gathered)

@@ -42,6 +42,7 @@ LOOPBACK = ("127.0.0.1", "::1")
 DEFAULT_EXTENSIONS = (".asp", ".aspx", ".ashx", ".asmx", ".cshtml", ".exe", ".dll", ".bat", ".cmd",
                       ".ps1", ".vbs", ".js")
 EXTENSION = re.compile(r"^\.[A-Za-z0-9]{1,16}\Z")
+BUSY_NAME = re.compile(r"^[A-Za-z0-9 ._-]{1,128}\Z")
 SITE_NAME = re.compile(r"^[^\x00-\x1f/\\\\]{1,128}\Z")
 FOLDER = re.compile(r"^[A-Za-z0-9 ._-]{1,64}(/[A-Za-z0-9 ._-]{1,64}){0,3}\Z")
 
@@ -60,6 +61,17 @@ class Desired:
     collection_version: str
     now: str
     prefix: str = ""
+    busy_processes: tuple = ()  # an instrument run in progress defers the patch (SRC-LRM-2)
+    busy_services: tuple = ()
+
+
+def _busy_names(args: dict, option: str, variable: str) -> tuple:
+    """Process or service names whose running defers the patch; they reach the host as data."""
+    names = as_names(args.get(option), variable)
+    for name in names:
+        if not BUSY_NAME.match(name):
+            raise ArgumentError(variable, f"{name!r} is not a process/service name (letters, digits, space . _ -)")
+    return tuple(names)
 
 
 def validate(args: dict, prefix: str = "", now: str = "", collection_version: str = "") -> Desired:
@@ -89,10 +101,12 @@ def validate(args: dict, prefix: str = "", now: str = "", collection_version: st
     patterns = tuple(p.lower() for p in as_names(args.get("upload_patterns"), var("upload_patterns"), ("*upload*",)))
     for path_var in ("audit_path", "backup_dir"):
         windows_path(args.get(path_var), var(path_var))
+    busy_processes = _busy_names(args, "busy_processes", var("busy_processes"))
+    busy_services = _busy_names(args, "busy_services", var("busy_services"))
     return Desired(state, site, tuple(folders), patterns, tuple(dict.fromkeys(extensions)),
                    as_bool(args.get("install_ip_security"), var("install_ip_security")),
                    as_bool(args.get("force"), var("force")), str(args["audit_path"]), str(args["backup_dir"]),
-                   collection_version, now, prefix)
+                   collection_version, now, prefix, busy_processes, busy_services)
 
 
 # -- discovery ---------------------------------------------------------------------------------------
