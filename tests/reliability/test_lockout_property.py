@@ -30,16 +30,15 @@ from __future__ import annotations
 import copy
 import functools
 import ipaddress
-import json
 import pathlib
 import shutil
 import tempfile
 from unittest import mock
 
 import pytest
-import yaml
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
+from rendered_catalog import render_catalog
 
 from ansible_collections.meddev.hardening.plugins.action.baseline import ActionModule as BaselineAction
 from ansible_collections.meddev.hardening.plugins.module_utils import baseline, firewall, winsim
@@ -216,27 +215,10 @@ def _templates():
     _TEMPLATES.clear()
 
 
-def _trusted(value):
-    from ansible.template import trust_as_template
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, list):
-        return [_trusted(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _trusted(v) for k, v in value.items()}
-    return value
-
-
 @functools.cache
 def _catalog(products: tuple, rdp: str) -> tuple:
     """The role's catalog as Ansible templates it for these variables (BL-SVC filled in per run)."""
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar
-    defaults = _trusted(yaml.safe_load((ROOT / "roles/baseline/defaults/main.yml").read_text()))
-    catalog = _trusted(yaml.safe_load((ROOT / "roles/baseline/vars/main.yml").read_text()))
-    variables = {**defaults, **catalog, "meddev_products": list(products), "baseline_rdp": rdp}
-    rendered = Templar(loader=DataLoader(), variables=variables).template(catalog["baseline_catalog"])
-    return tuple(json.loads(json.dumps(rendered)))  # plain types, as the module receives them
+    return tuple(render_catalog(meddev_products=list(products), baseline_rdp=rdp))
 
 
 def firewall_args(host_vars: dict, run: dict) -> dict:

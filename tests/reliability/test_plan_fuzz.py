@@ -35,6 +35,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, example, given, note, settings
 from hypothesis import strategies as st
+from rendered_catalog import render_catalog
 
 from ansible_collections.meddev.hardening.plugins.action.baseline import ActionModule as BaselineAction
 from ansible_collections.meddev.hardening.plugins.module_utils import (
@@ -236,28 +237,6 @@ def test_iqwebx_validation_is_total_and_names_the_variable(key, data):
 
 
 # -- the baseline: fuzz the role variables inside the real catalog --------------------------------------------------
-
-def _trusted(value):
-    from ansible.template import trust_as_template
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, list):
-        return [_trusted(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _trusted(v) for k, v in value.items()}
-    return value
-
-
-def render_catalog(**variables) -> list:
-    """roles/baseline/vars/main.yml as Ansible templates it (defaults, then ``variables``)."""
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar
-    defaults = _trusted(yaml.safe_load((ROOT / "roles/baseline/defaults/main.yml").read_text()))
-    catalog = _trusted(yaml.safe_load((ROOT / "roles/baseline/vars/main.yml").read_text()))
-    context = {**defaults, **catalog, "meddev_products": [], **variables}
-    rendered = Templar(loader=DataLoader(), variables=context).template(catalog["baseline_catalog"])
-    return json.loads(json.dumps(rendered))  # plain types, as the module receives them
-
 
 RAW_CATALOG = yaml.safe_load((ROOT / "roles/baseline/vars/main.yml").read_text())["baseline_catalog"]
 RENDERED = render_catalog()
