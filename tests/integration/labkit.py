@@ -55,13 +55,18 @@ class Lab:
                 out[str(path.relative_to(self.state_dir(host)))] = hashlib.sha256(path.read_bytes()).hexdigest()
         return out
 
-    def playbook(self, name: str, *args: str, extra: dict | None = None) -> subprocess.CompletedProcess:
+    def env(self) -> dict:
+        """The environment every lab command runs with: this checkout's ansible.cfg, the lab's reports."""
+        return {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "MEDDEV_REPORT_DIR": str(self.reports),
+                "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN}:{os.environ['PATH']}"}
+
+    def playbook_command(self, name: str, *args: str, extra: dict | None = None) -> list:
         cmd = [str(BIN / "ansible-playbook"), "-i", str(self.inventory), str(ROOT / "playbooks" / name), *args]
-        if extra:
-            cmd += ["-e", json.dumps(extra)]
-        env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "MEDDEV_REPORT_DIR": str(self.reports),
-               "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "PATH": f"{BIN}:{os.environ['PATH']}"}
-        return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        return [*cmd, "-e", json.dumps(extra)] if extra else cmd
+
+    def playbook(self, name: str, *args: str, extra: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(self.playbook_command(name, *args, extra=extra), cwd=ROOT, env=self.env(),
+                              capture_output=True, text=True, timeout=600, check=False)
 
     def latest_report(self) -> dict:
         return json.loads((self.reports / "latest" / "report.json").read_text())

@@ -7,12 +7,10 @@ reported unreachable. Guarantees: nothing half-written, backups intact, the next
 import fcntl
 import json
 import multiprocessing
-import os
 import subprocess
 import time
 
 import pytest
-from integration.labkit import BIN, ROOT
 from test_faults import ROLES, assert_nothing_half_written, files, role_playbook
 
 from ansible_collections.meddev.hardening.plugins.module_utils import winsim
@@ -76,7 +74,7 @@ def test_two_runs_at_once_are_serialised_per_execution_and_converge(lab):
     delivered = files(lab, host)[APPHOST]
 
     def start():
-        return subprocess.Popen(lab_command(lab, "site.yml"), cwd=lab.root, env=lab_env(lab),
+        return subprocess.Popen(lab.playbook_command("site.yml"), cwd=lab.root, env=lab.env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     first, second = start(), start()
@@ -91,15 +89,6 @@ def test_two_runs_at_once_are_serialised_per_execution_and_converge(lab):
     final = lab.playbook("site.yml")
     assert final.returncode == 0, final.stdout[-3000:]
     assert lab.playbook("drift.yml").returncode == 0
-
-
-def lab_command(lab, playbook):
-    return [str(BIN / "ansible-playbook"), "-i", str(lab.inventory), str(ROOT / "playbooks" / playbook)]
-
-
-def lab_env(lab):
-    return {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "MEDDEV_REPORT_DIR": str(lab.reports),
-            "ANSIBLE_NOCOLOR": "1", "PATH": f"{BIN}:{os.environ['PATH']}"}
 
 
 def test_a_held_host_lock_makes_the_next_run_wait_then_fail_clearly(lab):

@@ -11,7 +11,6 @@ Keep clear-text secrets out of files that also hold templated variables: when a 
 
 from __future__ import annotations
 
-import os
 import secrets
 import subprocess
 
@@ -90,7 +89,6 @@ def test_the_search_would_find_a_password_that_is_printed(vaulted_lab):
     shown = subprocess.run(
         [str(BIN / "ansible"), "-i", str(lab.inventory), HOSTS[0], "-m", "ansible.builtin.debug",
          "-a", "var=ansible_password", "--vault-password-file", str(password_file)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "MEDDEV_REPORT_DIR": str(lab.reports)})
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=lab.env())
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert leaks(shown.stdout, planted) == [planted[0]]
