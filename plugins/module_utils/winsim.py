@@ -122,8 +122,7 @@ class SimHost:
                 entry["waited_s"] = round(waited, 2)
             if fault:
                 entry["fault"] = "fail_call"
-            with open(self.state_dir / CALLS_LOG, "a", encoding="utf-8") as log:
-                log.write(json.dumps(entry, sort_keys=True) + "\n")
+            self._log(entry)
             if self.latency_ms:
                 time.sleep(self.latency_ms / 1000.0)
             if fault:
@@ -152,26 +151,32 @@ class SimHost:
         """
         at_fault_point = (self.fail_after is None and final) or self.fail_after == applied
         if self.dropping and at_fault_point:
-            with open(self.state_dir / CALLS_LOG, "a", encoding="utf-8") as log:
-                log.write(json.dumps({"fault": "drop", "after_changes": applied, "time": utc_now()}) + "\n")
+            self._log({"fault": "drop", "after_changes": applied, "time": utc_now()})
             os._exit(DROP_EXIT)
         if not self.dropping and not final and self.fail_after == applied:
             raise SimFault(f"winsim: injected fault after {applied} change(s)")
+
+    def _log(self, entry: dict) -> None:
+        with open(self.state_dir / CALLS_LOG, "a", encoding="utf-8") as log:
+            log.write(json.dumps(entry, sort_keys=True) + "\n")
+
+    def _log_entries(self) -> list:
+        try:
+            lines = (self.state_dir / CALLS_LOG).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        return [json.loads(line) for line in lines if line.strip()]
 
     def call_count(self) -> int:
         return len(self.calls())
 
     def calls(self) -> list:
-        try:
-            lines = (self.state_dir / CALLS_LOG).read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        return [entry for entry in map(json.loads, filter(str.strip, lines)) if "module" in entry]
+        """The module executions recorded in calls.log."""
+        return [entry for entry in self._log_entries() if "module" in entry]
 
     def faults(self) -> list:
         """Injected drops recorded in calls.log (they are not module executions)."""
-        lines = (self.state_dir / CALLS_LOG).read_text(encoding="utf-8").splitlines()
-        return [entry for entry in map(json.loads, filter(str.strip, lines)) if "module" not in entry]
+        return [entry for entry in self._log_entries() if "module" not in entry]
 
     # -- subsystem documents --------------------------------------------------------------
 
@@ -226,7 +231,6 @@ def run_host_module(module, name: str, gather, apply_change=None) -> None:
     after them - after a failure too - exactly as MeddevHost.psm1 does for the .ps1 modules.
     Never exits without calling exit_json/fail_json.
     """
-    applied, host = 0, None
     try:
         host = SimHost.from_env()
         with host.call(name, module.params["phase"]):
@@ -236,25 +240,29 @@ def run_host_module(module, name: str, gather, apply_change=None) -> None:
                 module.exit_json(changed=False, state=state)
             if module.check_mode or apply_change is None:
                 module.fail_json(msg="apply is never run in check mode or on a read-only module", applied=0)
-            for change in module.params["changes"]:
-                host.checkpoint(applied)
-                apply_change(host, change)
-                applied += 1
-            state = gather(host, module.params)
-            host.checkpoint(applied, final=True)
-            module.exit_json(changed=applied > 0, applied=applied, state=state)
+            _apply(module, host, gather, apply_change)
+    except (SimError, OSError, ValueError) as error:  # before any change: no lock, no host, bad gather
+        module.fail_json(msg=str(error), applied=0)
+
+
+def _apply(module, host: SimHost, gather, apply_change) -> None:
+    """The changes in order under the host lock; the state after them, or after the failure."""
+    applied = 0
+    try:
+        for change in module.params["changes"]:
+            host.checkpoint(applied)
+            apply_change(host, change)
+            applied += 1
+        state = gather(host, module.params)
     except (SimError, OSError, ValueError) as error:
-        module.fail_json(**_failure(module, host, gather, str(error), applied))
-
-
-def _failure(module, host, gather, message: str, applied: int) -> dict:
-    failure = {"msg": message, "applied": applied}
-    if module.params["phase"] == "apply" and host is not None and not message.startswith("another run holds"):
+        failure = {"msg": str(error), "applied": applied}
         try:
             failure["state"] = gather(host, module.params)
-        except (SimError, OSError, ValueError) as error:
-            module.warn(f"could not read the state after the failure: {error}")
-    return failure
+        except (SimError, OSError, ValueError) as gather_error:
+            module.warn(f"could not read the state after the failure: {gather_error}")
+        module.fail_json(**failure)
+    host.checkpoint(applied, final=True)
+    module.exit_json(changed=applied > 0, applied=applied, state=state)
 
 
 def seed(state_dir, profile_name: str, profile: dict) -> SimHost:
