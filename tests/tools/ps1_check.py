@@ -60,6 +60,7 @@ Allowed, and why:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import pathlib
 import sys
 
@@ -620,8 +621,16 @@ RULES = {
 }
 
 
-def problems(source: bytes) -> list:
-    """Every Problem in the source, in order; empty when the file is clean."""
+# Further rule sets, each a module beside this one with check(root, path) -> [Problem]:
+# the Ansible.Basic argument spec, cmdlet and native-command signatures, Windows PowerShell 5.1
+# language rules, and the host-module result schemas.
+RULE_MODULES = ("ps1_spec_rules", "ps1_signature_rules", "ps1_language_rules", "ps1_schema_rules")
+
+
+def problems(source: bytes, path: pathlib.Path | None = None) -> list:
+    """Every Problem in the source, in order; empty when the file is clean.
+
+    ``path`` names the file for rules that depend on which module it is (the result schema)."""
     root = PARSER.parse(source).root_node
     argv_parser = _argv_parser_available(root)
     found = []
@@ -629,14 +638,18 @@ def problems(source: bytes) -> list:
         for rule in (_syntax, *RULES.get(node.type, ())):
             for message in rule(node, argv_parser):
                 found.append(Problem(node.start_point[0] + 1, node.start_point[1] + 1, message))
-    return found
+    if root.has_error:
+        return found  # the other rule sets read a tree that parsed
+    for name in RULE_MODULES:
+        found.extend(importlib.import_module(name).check(root, path))
+    return sorted(found, key=lambda p: (p.line, p.col))
 
 
 def check_file(path: pathlib.Path) -> list:
     if path.suffix.lower() not in EXTENSIONS:
         return [Problem(1, 1, f"not a PowerShell script or module ({', '.join(sorted(EXTENSIONS))})")]
     try:
-        return problems(path.read_bytes())
+        return problems(path.read_bytes(), path)
     except OSError as error:
         return [Problem(1, 1, f"cannot read: {error.strerror or error}")]
 
