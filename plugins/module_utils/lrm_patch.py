@@ -240,8 +240,11 @@ def _present(desired: Desired, gathered: dict, doc: Document, site: dict, facts:
     method = "ip_security" if ip_security else "loopback_bindings"
     facts["remote_block_method"] = method
     controls = [_remote_block(doc, site, method, bool(changes))]
-    controls += _uploads(desired, doc, name, (gathered.get("site_folders") or {}).get(name, []))
+    controls += _uploads(desired, doc, name, (gathered.get("site_folders") or {}).get(name, []),
+                         gathered.get("site_folders_error"))
     controls.append(_tls(site))
+    backup_control, backup_change = _backup_access(desired, gathered)
+    controls += [backup_control] if backup_control else []
 
     file_diffs, new_bytes = (), raw
     drifted = tuple(c.id for c in controls if c.status == DRIFT)
@@ -258,6 +261,7 @@ def _present(desired: Desired, gathered: dict, doc: Document, site: dict, facts:
                                          raw=raw, new_bytes=new_bytes, changing=bool(changes))
     controls.append(audit_control)
     changes += [audit_change] if audit_change else []
+    changes += [backup_change] if backup_change else []
 
     busy = gathered.get("busy") or []
     if busy and not desired.force and changes:
@@ -288,9 +292,13 @@ def _remote_block(doc: Document, site: dict, method: str, installing: bool) -> C
                     f"remote clients refused ({method})", before, COMPLIANT if ok else DRIFT, message)
 
 
-def _uploads(desired: Desired, doc: Document, name: str, site_folders: list) -> list:
+def _uploads(desired: Desired, doc: Document, name: str, site_folders: list, host_error=None) -> list:
     """Uploaded content cannot execute (SRC-LRM-1)."""
     folders = upload_folders(desired, site_folders)
+    if not folders and host_error:
+        # The host could not list the site's folders: say why, never "none found".
+        return [_control("LRM-UPLOAD", f"Upload folders of {name} found", ("SRC-LRM-1",), "found", "unreadable",
+                         FAILED, f"{host_error}; set {desired.prefix}upload_folders")]
     if not folders:
         return [_control("LRM-UPLOAD", f"Upload folders of {name} found", ("SRC-LRM-1",), "found", "none found",
                          MANUAL, f"no folder under the site matches {list(desired.upload_patterns)}; "
@@ -332,6 +340,25 @@ def _audit(desired, gathered, site, method, controls, *, raw, new_bytes, changin
                            previous=audit, state="applied")
     return control, Change("LRM-AUDIT", "write_audit", {"path": desired.audit_path, "content": record},
                            audit.get("state") or "absent", "applied")
+
+
+def _backup_access(desired: Desired, gathered: dict):
+    """backup_dir holds the full IIS configuration: Administrators and SYSTEM only (SRC-LRM-4).
+
+    A missing folder is created private by the first backup; an existing one readable by others
+    (inherited from ProgramData: Users read) is tightened.
+    """
+    access = gathered.get("backup_dir_access")
+    if access not in ("open", "private"):
+        return None, None
+    control = _control("LRM-BACKUP-ACL", f"Backups in {desired.backup_dir} readable by Administrators and SYSTEM only",
+                       ("SRC-LRM-4",), "Administrators + SYSTEM, not inherited",
+                       "private" if access == "private" else "inherited (Users can read)",
+                       COMPLIANT if access == "private" else DRIFT)
+    if access == "private":
+        return control, None
+    return control, Change("LRM-BACKUP-ACL", "secure_dir", {"path": desired.backup_dir},
+                           "inherited (Users can read)", "Administrators + SYSTEM")
 
 
 def parse_audit(gathered: dict) -> dict:
@@ -401,4 +428,7 @@ def _rollback(desired: Desired, gathered: dict) -> Plan:
                                  "rolled_back", audit.get("state") or "absent", DRIFT))
         changes.append(Change("LRM-AUDIT", "write_audit", {"path": desired.audit_path, "content": record},
                               audit.get("state") or "absent", "rolled_back"))
+    backup_control, backup_change = _backup_access(desired, gathered)  # the backups stay: keep them private
+    controls += [backup_control] if backup_control else []
+    changes += [backup_change] if backup_change else []
     return Plan(tuple(controls), tuple(changes), facts={"lrm_installed": True, "unprotected": True})

@@ -25,6 +25,8 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $apphostPath = Join-Path $env:SystemRoot 'System32\inetsrv\config\applicationHost.config'
 $module.Result.reboot_required = $false
+# Administrators, SYSTEM: the only principals allowed into backup_dir.
+$script:PrivateSids = 'S-1-5-32-544', 'S-1-5-18'
 
 function Get-Sha256Hex {
     param([byte[]]$Bytes)
@@ -57,26 +59,124 @@ function Get-LrmInstall {
     @{ installed = $true; version = [string]$entry.DisplayVersion; install_dir = [string]$entry.InstallLocation }
 }
 
+function Get-ProductType {
+    # Win32_OperatingSystem.ProductType: 1 workstation, 2 domain controller, 3 server. Decides the
+    # feature cmdlets: ServerManager (Get-/Install-WindowsFeature) exists on Server only; the DISM
+    # optional-feature names (IIS-IPSecurity) are the client's.
+    # (PowerShell-Docs reference/5.1/CimCmdlets/Get-CimInstance.md)
+    [int](Get-CimInstance -ClassName Win32_OperatingSystem -ErrorAction Stop).ProductType
+}
+
 function Test-IpSecurityFeature {
-    # Windows Server: Web-IP-Security; Windows 10/11 (instrument PCs): IIS-IPSecurity.
-    if (Get-Command -Name Get-WindowsFeature -ErrorAction SilentlyContinue) {
-        return [bool](Get-WindowsFeature -Name Web-IP-Security).Installed
+    # Windows Server: Web-IP-Security (ServerManager); Windows 10/11 (instrument PCs): IIS-IPSecurity (DISM).
+    param([int]$ProductType)
+    if ($ProductType -ne 1) {
+        return [bool](Get-WindowsFeature -Name 'Web-IP-Security' -ErrorAction Stop).Installed
     }
-    $feature = Get-WindowsOptionalFeature -Online -FeatureName IIS-IPSecurity -ErrorAction SilentlyContinue
+    $feature = Get-WindowsOptionalFeature -Online -FeatureName 'IIS-IPSecurity' -ErrorAction Stop
     return ($null -ne $feature -and [string]$feature.State -eq 'Enabled')
 }
 
-function Get-SiteFolder {
-    $folders = @{}
-    Import-Module -Name WebAdministration -ErrorAction SilentlyContinue
-    if (-not (Get-Command -Name Get-Website -ErrorAction SilentlyContinue)) { return $folders }
-    foreach ($site in Get-Website) {
-        $root = [System.Environment]::ExpandEnvironmentVariables($site.physicalPath)
-        if (-not (Test-Path -LiteralPath $root -PathType Container)) { continue }
-        $folders[$site.name] = @(Get-ChildItem -LiteralPath $root -Directory -Depth 1 -ErrorAction SilentlyContinue |
-                ForEach-Object { $_.FullName.Substring($root.TrimEnd('\').Length + 1) })
+function Install-IpSecurityFeature {
+    param([int]$ProductType)
+    if ($ProductType -ne 1) {
+        $outcome = Install-WindowsFeature -Name 'Web-IP-Security' -ErrorAction Stop
+        if ([string]$outcome.RestartNeeded -eq 'Yes') { $module.Result.reboot_required = $true }
+        return
     }
-    $folders
+    # -All enables the parent features (IIS-Security) the feature needs (docset/winserver2019-ps/DISM/Enable-WindowsOptionalFeature.md).
+    $outcome = Enable-WindowsOptionalFeature -Online -FeatureName 'IIS-IPSecurity' -All -NoRestart -ErrorAction Stop
+    if ($outcome.RestartNeeded) { $module.Result.reboot_required = $true }
+}
+
+function Read-ConfigXml {
+    # applicationHost.config as an XmlDocument; a DTD is refused, nothing external is resolved.
+    param([byte[]]$Bytes)
+    $settings = [System.Xml.XmlReaderSettings]::new()
+    $settings.DtdProcessing = [System.Xml.DtdProcessing]::Prohibit
+    $settings.XmlResolver = $null
+    $stream = [System.IO.MemoryStream]::new($Bytes)
+    try {
+        $reader = [System.Xml.XmlReader]::Create($stream, $settings)
+        try {
+            $document = [System.Xml.XmlDocument]::new()
+            $document.XmlResolver = $null
+            $document.Load($reader)
+        }
+        finally { $reader.Dispose() }
+    }
+    finally { $stream.Dispose() }
+    # XmlDocument is enumerable (its child nodes): the comma keeps it one object.
+    return , $document
+}
+
+function Get-SiteFolder {
+    # Sites from the gathered applicationHost.config bytes, as the controller reads them
+    # (system.applicationHost/sites/site, root application and virtual directory physicalPath):
+    # no dependency on the WebAdministration module, which needs the IIS scripting tools.
+    param([byte[]]$Apphost)
+    $result = @{ folders = @{}; error = $null }
+    if ($Apphost.Length -eq 0) { return $result }
+    try {
+        $document = Read-ConfigXml -Bytes $Apphost
+    }
+    catch {
+        $result.error = 'applicationHost.config is not readable XML: {0}' -f $_.Exception.Message
+        return $result
+    }
+    $sites = @($document.SelectNodes('/configuration/system.applicationHost/sites/site'))
+    foreach ($site in $sites) {
+        $directory = $site.SelectSingleNode('application[@path=''/'']/virtualDirectory[@path=''/'']')
+        if ($null -eq $directory) { continue }
+        $root = [System.Environment]::ExpandEnvironmentVariables($directory.GetAttribute('physicalPath')).TrimEnd('\')
+        if ($root.Length -eq 0 -or -not (Test-Path -LiteralPath $root -PathType Container)) { continue }
+        $result.folders[$site.GetAttribute('name')] = @(Get-ChildItem -LiteralPath $root -Directory -Depth 1 -ErrorAction SilentlyContinue |
+                ForEach-Object { $_.FullName.Substring($root.Length + 1) } | Sort-Object)
+    }
+    $result
+}
+
+function Test-PrivateDirectory {
+    # True when only Administrators and SYSTEM are allowed in, and nothing is inherited.
+    param([string]$Path)
+    $security = [System.IO.Directory]::GetAccessControl($Path)
+    if (-not $security.AreAccessRulesProtected) { return $false }
+    $rules = @($security.GetAccessRules($true, $true, [System.Security.Principal.SecurityIdentifier]))
+    foreach ($rule in $rules) {
+        if ([string]$rule.AccessControlType -ne 'Allow' -or $rule.IdentityReference.Value -notin $script:PrivateSids) {
+            return $false
+        }
+    }
+    return $true
+}
+
+function Set-PrivateDirectory {
+    # Backups hold the full IIS configuration: Administrators + SYSTEM full control only, inheritance
+    # from ProgramData (Users: read) cut. A fresh DirectorySecurity carries only the DACL, so the owner
+    # is left alone. Existing files inherit the new DACL (SetNamedSecurityInfo propagates it).
+    param([string]$Path)
+    if (-not (Test-Path -LiteralPath $Path -PathType Container)) {
+        $null = New-Item -ItemType Directory -Path $Path -Force
+    }
+    if (Test-PrivateDirectory -Path $Path) { return }
+    $security = [System.Security.AccessControl.DirectorySecurity]::new()
+    $security.SetAccessRuleProtection($true, $false)
+    foreach ($sid in $script:PrivateSids) {
+        $security.AddAccessRule([System.Security.AccessControl.FileSystemAccessRule]::new(
+                [System.Security.Principal.SecurityIdentifier]::new($sid),
+                [System.Security.AccessControl.FileSystemRights]::FullControl,
+                [System.Security.AccessControl.InheritanceFlags]'ContainerInherit, ObjectInherit',
+                [System.Security.AccessControl.PropagationFlags]::None,
+                [System.Security.AccessControl.AccessControlType]::Allow))
+    }
+    [System.IO.Directory]::SetAccessControl($Path, $security)
+}
+
+function Get-BackupDirAccess {
+    param([string]$Path)
+    if (-not (Test-Path -LiteralPath $Path -PathType Container)) { return 'absent' }
+    if (Test-PrivateDirectory -Path $Path) { return 'private' }
+    return 'open'
 }
 
 function Get-LrmState {
@@ -103,6 +203,8 @@ function Get-LrmState {
             }
         }
     }
+    $productType = Get-ProductType
+    $sites = Get-SiteFolder -Apphost $apphost
     @{
         lrm = Get-LrmInstall
         apphost = @{
@@ -110,11 +212,14 @@ function Get-LrmState {
             content = [System.Convert]::ToBase64String($apphost)
             sha256 = Get-Sha256Hex -Bytes $apphost
         }
-        features = @{ 'Web-IP-Security' = Test-IpSecurityFeature }
-        site_folders = Get-SiteFolder
+        product_type = $productType
+        features = @{ 'Web-IP-Security' = Test-IpSecurityFeature -ProductType $productType }
+        site_folders = $sites.folders
+        site_folders_error = $sites.error
         busy = $busy.ToArray()
         audit_text = $auditText
         backups = $backups
+        backup_dir_access = Get-BackupDirAccess -Path $params.backup_dir
     }
 }
 
@@ -122,14 +227,11 @@ function Invoke-Change {
     param($Change)
     switch ($Change.kind) {
         'install_feature' {
-            if (Get-Command -Name Install-WindowsFeature -ErrorAction SilentlyContinue) {
-                $outcome = Install-WindowsFeature -Name $Change.name -ErrorAction Stop
-                if ([string]$outcome.RestartNeeded -eq 'Yes') { $module.Result.reboot_required = $true }
-            }
-            else {
-                $outcome = Enable-WindowsOptionalFeature -Online -FeatureName IIS-IPSecurity -NoRestart -ErrorAction Stop
-                if ($outcome.RestartNeeded) { $module.Result.reboot_required = $true }
-            }
+            if ($Change.name -ne 'Web-IP-Security') { throw ('unknown feature {0}' -f $Change.name) }
+            Install-IpSecurityFeature -ProductType (Get-ProductType)
+        }
+        'secure_dir' {
+            Set-PrivateDirectory -Path $Change.path
         }
         'write_file' {
             $current = [System.IO.File]::ReadAllBytes($Change.path)
@@ -137,6 +239,7 @@ function Invoke-Change {
                 throw ('{0} changed since it was read; nothing written, run again' -f $Change.path)
             }
             if (-not (Test-Path -LiteralPath $Change.backup_path)) {
+                Set-PrivateDirectory -Path (Split-Path -Parent $Change.backup_path)
                 Write-FileAtomic -Path $Change.backup_path -Bytes $current
                 $copy = [System.IO.File]::ReadAllBytes($Change.backup_path)
                 if ((Get-Sha256Hex -Bytes $copy) -ne $Change.expected_sha256) { throw 'backup verification failed' }

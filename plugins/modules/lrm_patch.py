@@ -125,6 +125,7 @@ reboot_required:
 
 import base64
 import hashlib
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -148,6 +149,16 @@ HOST_ARGUMENT_SPEC = {
 }
 
 
+# Administrators and SYSTEM: the only principals a private folder admits.
+PRIVATE_SIDS = ("S-1-5-32-544", "S-1-5-18")
+USERS_SID = "S-1-5-32-545"
+# What a folder under C:\ProgramData inherits on Windows as installed: Users may read.
+INHERITED_READERS = ("S-1-5-32-544", "S-1-5-18", USERS_SID)
+DEFAULT_ENVIRONMENT = {"SystemDrive": "C:", "SystemRoot": "C:\\Windows", "windir": "C:\\Windows",
+                       "ProgramData": "C:\\ProgramData", "ProgramFiles": "C:\\Program Files",
+                       "ProgramFiles(x86)": "C:\\Program Files (x86)"}
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -159,20 +170,109 @@ def _lrm(host: SimHost) -> dict:
     return {"installed": True, "version": entry.get("DisplayVersion"), "install_dir": entry.get("InstallLocation", "")}
 
 
-def _site_folders(host: SimHost, apphost: bytes) -> dict:
+# -- Windows edition and its feature cmdlets ----------------------------------------------------------
+
+def product_type(host: SimHost) -> int:
+    """Win32_OperatingSystem.ProductType (1 workstation, 2 domain controller, 3 server), seeded in os.json."""
+    value = host.read("os").get("ProductType")
+    if value not in (1, 2, 3):
+        raise SimError(f"os.json: ProductType {value!r} is not seeded (1, 2 or 3)")
+    return value
+
+
+def windows_feature(host: SimHost, name: str, install: bool = False) -> bool:
+    """Get-/Install-WindowsFeature: ServerManager exists on Windows Server only."""
+    if product_type(host) == 1:
+        raise SimError("The term 'Get-WindowsFeature' is not recognized as the name of a cmdlet (ServerManager "
+                       "is a Windows Server module; this is a workstation, ProductType 1)")
+    return _feature(host, name, install)
+
+
+def optional_feature(host: SimHost, name: str, install: bool = False) -> bool:
+    """Get-/Enable-WindowsOptionalFeature -Online; refused on Server (stricter than Windows: the Server
+    names differ and the module uses ServerManager there)."""
+    if product_type(host) != 1:
+        raise SimError(f"optional feature {name} asked on Windows Server (ProductType "
+                       f"{product_type(host)}): use Get-/Install-WindowsFeature")
+    return _feature(host, name, install)
+
+
+def _feature(host: SimHost, name: str, install: bool) -> bool:
+    features = host.read("features")
+    if install:
+        features[name] = True
+        host.write("features", features)
+    return bool(features.get(name))
+
+
+def _ip_security(host: SimHost, install: bool = False) -> bool:
+    if product_type(host) == 1:
+        return optional_feature(host, "IIS-IPSecurity", install)
+    return windows_feature(host, "Web-IP-Security", install)
+
+
+# -- applicationHost.config: sites read from the bytes, as the .ps1 does --------------------------------
+
+def expand_environment(host: SimHost, text: str) -> str:
+    """[Environment]::ExpandEnvironmentVariables: %NAME% replaced when defined, case-insensitively."""
+    env = {k.lower(): v for k, v in {**DEFAULT_ENVIRONMENT, **host.read("environment")}.items()}
+    return re.sub(r"%([^%]+)%", lambda m: env.get(m.group(1).lower(), m.group(0)), text or "")
+
+
+def _site_folders(host: SimHost, apphost: bytes) -> tuple:
+    """(site -> folders two levels deep, error). No WebAdministration module involved: the
+    lab's instrument PC has none (IIS-ManagementScriptingTools off)."""
     out = {}
+    if not apphost:
+        return out, None
     try:
         found = sites(xmlpatch.Document(apphost))
-    except xmlpatch.XmlError:
-        return out  # the controller reports the unreadable file
+    except xmlpatch.XmlError as error:
+        return out, f"applicationHost.config is not readable XML: {error}"
     for site in found:
-        root = host.windows_path(site["physical_path"]) if site["physical_path"] else None
+        root_app = site["node"].find("application", path="/")
+        vdir = root_app.find("virtualDirectory", path="/") if root_app else None
+        physical = expand_environment(host, vdir.get("physicalPath") if vdir else "").rstrip("\\")
+        root = host.windows_path(physical) if physical else None
         if root is None or not root.is_dir():
             continue
-        out[site["name"]] = sorted(str(p.relative_to(root)).replace("/", "\\")
-                                   for p in root.glob("*") if p.is_dir()) + sorted(
-            str(p.relative_to(root)).replace("/", "\\") for p in root.glob("*/*") if p.is_dir())
-    return out
+        out[site["name"]] = sorted((str(p.relative_to(root)).replace("/", "\\")
+                                    for p in [*root.glob("*"), *root.glob("*/*")] if p.is_dir()), key=str.lower)
+    return out, None
+
+
+# -- backup_dir ACL ---------------------------------------------------------------------------------------
+
+def _acl_key(path: str) -> str:
+    return path.replace("/", "\\").rstrip("\\").lower()
+
+
+def readers(host: SimHost, path: str) -> set:
+    """SIDs allowed to read ``path``: its own or its nearest recorded folder ACL, else what
+    ProgramData passes down (Users included). acl.json records the ACLs the modules set."""
+    acls = host.read("acl")
+    parts = _acl_key(path).split("\\")
+    for end in range(len(parts), 0, -1):
+        entry = acls.get("\\".join(parts[:end]))
+        if entry and entry.get("protected"):
+            return set(entry.get("allow") or ())
+    return set(INHERITED_READERS)
+
+
+def _dir_access(host: SimHost, path: str) -> str:
+    if not host.windows_path(path).is_dir():
+        return "absent"
+    entry = host.read("acl").get(_acl_key(path)) or {}
+    private = entry.get("protected") and set(entry.get("allow") or ()) <= set(PRIVATE_SIDS)
+    return "private" if private else "open"
+
+
+def set_private_directory(host: SimHost, path: str) -> None:
+    """Create the folder if needed; Administrators + SYSTEM full control, inheritance protected."""
+    host.windows_path(path).mkdir(parents=True, exist_ok=True)
+    acls = host.read("acl")
+    acls[_acl_key(path)] = {"protected": True, "allow": list(PRIVATE_SIDS), "rights": "FullControl"}
+    host.write("acl", acls)
 
 
 def gather(host: SimHost, params: dict) -> dict:
@@ -188,14 +288,18 @@ def gather(host: SimHost, params: dict) -> dict:
     if backup_dir.is_dir():
         for item in sorted(backup_dir.iterdir()):
             backups[f"{params['backup_dir']}\\{item.name}"] = {"sha256": _sha(item.read_bytes())}
+    folders, folders_error = _site_folders(host, apphost)
     return {
         "lrm": _lrm(host),
         "apphost": {"path": APPHOST, "content": base64.b64encode(apphost).decode("ascii"), "sha256": _sha(apphost)},
-        "features": {k: bool(v) for k, v in host.read("features").items()},
-        "site_folders": _site_folders(host, apphost),
+        "product_type": product_type(host),
+        "features": {"Web-IP-Security": _ip_security(host)},
+        "site_folders": folders,
+        "site_folders_error": folders_error,
         "busy": busy,
         "audit_text": audit.read_text(encoding="utf-8") if audit.is_file() else None,
         "backups": backups,
+        "backup_dir_access": _dir_access(host, params["backup_dir"]),
     }
 
 
@@ -203,9 +307,11 @@ def apply_change(host: SimHost, change: dict) -> None:
     """One change, as the .ps1 carries it out: verified, backed up, written atomically."""
     kind = change.get("kind")
     if kind == "install_feature":
-        features = host.read("features")
-        features[change["name"]] = True
-        host.write("features", features)
+        if change["name"] != "Web-IP-Security":
+            raise SimError(f"unknown feature {change['name']}")
+        _ip_security(host, install=True)
+    elif kind == "secure_dir":
+        set_private_directory(host, change["path"])
     elif kind == "write_file":
         target = host.windows_path(change["path"])
         current = target.read_bytes()
@@ -213,6 +319,7 @@ def apply_change(host: SimHost, change: dict) -> None:
             raise SimError(f"{change['path']} changed since it was read; nothing written, run again")
         backup = host.windows_path(change["backup_path"])
         if not backup.exists():
+            set_private_directory(host, change["backup_path"].rsplit("\\", 1)[0])
             atomic_write_bytes(backup, current)
             if _sha(backup.read_bytes()) != _sha(current):
                 raise SimError("backup verification failed")

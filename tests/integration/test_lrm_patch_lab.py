@@ -5,9 +5,12 @@ import json
 
 import pytest
 
+from ansible_collections.meddev.hardening.plugins.modules import lrm_patch as lrm_sim
+
 HOST = "lrm-miseq-01"
 APPHOST = r"C:\Windows\System32\inetsrv\config\applicationHost.config"
 AUDIT = r"C:\ProgramData\meddev.hardening\lrm_patch\audit.json"
+BACKUPS = r"C:\ProgramData\meddev.hardening\backups"
 pytestmark = pytest.mark.integration
 
 
@@ -46,6 +49,10 @@ def test_apply_fixes_then_second_apply_is_byte_identical(lab):
     assert record["state"] == "applied" and record["lrm_version"] == "3.1.0" and record["site"] == "LRM"
     assert record["files"][APPHOST] == {"before": hashlib.sha256(original).hexdigest(),
                                         "after": hashlib.sha256(patched).hexdigest()}
+    # The backup of the original holds the whole IIS configuration: Administrators and SYSTEM only.
+    backups = lab.sim(HOST).windows_path(BACKUPS)
+    assert [p.name for p in backups.iterdir()]
+    assert lrm_sim.readers(lab.sim(HOST), BACKUPS + "\\x") == {"S-1-5-32-544", "S-1-5-18"}
 
 
 def test_rollback_restores_the_original_bytes_and_warns(lab):
@@ -86,7 +93,7 @@ def test_run_in_progress_defers_and_touches_nothing(lab):
 
 def test_without_ip_security_the_site_is_bound_to_loopback(lab):
     sim = lab.sim(HOST)
-    sim.write("features", {"Web-Server": True, "Web-IP-Security": False})
+    sim.write("features", {"IIS-WebServer": True, "IIS-IPSecurity": False})
     assert lab.playbook("site.yml").returncode == 0
     text = apphost(lab).decode()
     assert 'bindingInformation="127.0.0.1:80:"' in text and 'bindingInformation="127.0.0.1:443:"' in text
@@ -97,9 +104,9 @@ def test_without_ip_security_the_site_is_bound_to_loopback(lab):
 
 
 def test_install_ip_security_option_installs_the_feature(lab):
-    lab.sim(HOST).write("features", {"Web-Server": True, "Web-IP-Security": False})
+    lab.sim(HOST).write("features", {"IIS-WebServer": True, "IIS-IPSecurity": False})
     assert lab.playbook("site.yml", extra={"lrm_patch_install_ip_security": True}).returncode == 0
-    assert lab.sim(HOST).read("features")["Web-IP-Security"] is True
+    assert lab.sim(HOST).read("features")["IIS-IPSecurity"] is True  # a workstation: the DISM name
     assert b'allowUnlisted="false"' in apphost(lab)
 
 
