@@ -35,6 +35,14 @@ INVALID_PATH = re.compile(r'["<>|\x00-\x1f]')
 EXTENSION = re.compile(r"^\.?[A-Za-z0-9_-]{1,16}\Z")
 ENV_VAR = re.compile(r"%([A-Za-z_][A-Za-z0-9_()]*)%")
 REFUSING_PRODUCTS = {"carestream_directview": "SRC-CS-6"}
+# What Get-MpPreference shows in place of the exclusion lists when the HideExclusionsFromLocalAdmins
+# policy hides them ("N/A: Must be and administrator to view exclusions", sic; other builds word it
+# differently). No real exclusion starts with "N/A:" (':' is not allowed there in a path, process or
+# extension). Microsoft: Defender CSP, Configuration/HideExclusionsFromLocalAdmins.
+PLACEHOLDER = re.compile(r"^\s*N/A\s*:", re.IGNORECASE)
+HIDDEN_MESSAGE = ("Defender hides its exclusion lists from local administrators (HideExclusionsFromLocalAdmins "
+                  "policy): they cannot be read here, so nothing is added or removed; check them where that policy "
+                  "is managed (Group Policy, Intune)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +133,31 @@ def _checked_value(kind: str, value, variable: str) -> str:
     return value
 
 
+def host_list(value, name: str, item_type=str, what: str = "strings") -> list:
+    """A list from the gathered host state, as the host module must return it. Anything else - null, a bare
+    string (PowerShell unrolls a one-item array returned from a function) - is a malformed state: refused,
+    never iterated character by character."""
+    if isinstance(value, list) and all(isinstance(item, item_type) for item in value):
+        return value
+    shown = repr(value)
+    raise ArgumentError(f"host state {name}", f"must be a list of {what}, got "
+                                              f"{type(value).__name__} {shown[:60]}: the host module returned a "
+                                              "malformed state")
+
+
+def host_lists(gathered: dict, key: str) -> dict:
+    """``exclusions`` / ``policy`` of a gathered state: kind -> list of strings (a kind not reported is empty)."""
+    section = gathered.get(key, {})
+    if not isinstance(section, dict):
+        raise ArgumentError(f"host state {key}", f"must be a dictionary kind -> list, got {type(section).__name__}")
+    return {k: host_list(section.get(k, []), f"{key}.{k}") for k in KINDS}
+
+
+def is_placeholder(value: str) -> bool:
+    """The text Defender shows instead of a hidden exclusion list (never an exclusion)."""
+    return bool(PLACEHOLDER.match(value))
+
+
 def canonical(kind: str, value: str, environment: dict) -> str:
     """The comparison key: variables expanded with the host's values, case folded, no trailing \\."""
     env = {k.lower(): v for k, v in (environment or {}).items()}
@@ -147,8 +180,12 @@ def _control_id(kind: str, value: str) -> str:
 def plan(desired: Desired, gathered: dict) -> Plan:
     env = gathered.get("environment") or {}
     defender = gathered.get("defender") or {}
-    local = {k: _index((gathered.get("exclusions") or {}).get(k), k, env) for k in KINDS}
-    policy = {k: _index((gathered.get("policy") or {}).get(k), k, env) for k in KINDS}
+    local_lists, policy_lists = host_lists(gathered, "exclusions"), host_lists(gathered, "policy")
+    # Hidden lists: reported by the host, or a placeholder that slipped through - never an exclusion.
+    hidden = bool(gathered.get("exclusions_hidden")) or any(is_placeholder(v) for vs in local_lists.values()
+                                                             for v in vs)
+    local = {k: {} if hidden else _index(local_lists[k], k, env) for k in KINDS}
+    policy = {k: _index([v for v in policy_lists[k] if not is_placeholder(v)], k, env) for k in KINDS}
     owned = [(o["kind"], o["value"]) for o in parse_owned(gathered.get("owned_text")) if o.get("kind") in KINDS]
     owned_keys = {(k, canonical(k, v, env)) for k, v in owned}
     controls, changes = [], []
@@ -160,9 +197,9 @@ def plan(desired: Desired, gathered: dict) -> Plan:
         return Plan((Control("AV-SUPPORTED", "Customer antivirus configuration allowed", ("SRC-CS-6",),
                              "supported", "not supported", NOT_APPLICABLE, reason),), ())
 
-    status_controls, usable = _defender_controls(desired, gathered)
+    status_controls, usable = _defender_controls(desired, gathered, hidden)
     controls += status_controls
-    seen = {"local": local, "policy": policy, "owned": owned_keys, "env": env}
+    seen = {"local": local, "policy": policy, "owned": owned_keys, "env": env, "hidden": hidden}
     planned = set()
     for item in desired.exclusions:
         key = (item.kind, canonical(item.kind, item.value, env))
@@ -206,13 +243,10 @@ def _exclusion(desired: Desired, item: Exclusion, seen: dict, defender: dict, us
     title = f"Defender {item.kind} exclusion {item.value}" + (f" ({item.product})" if item.product else "")
     in_local, in_policy = key in seen["local"][item.kind], key in seen["policy"][item.kind]
     change = {"exclusion_kind": item.kind, "value": item.value}
+    if seen["hidden"] and not in_policy:
+        return _hidden(desired, item, cid, title), None
     if desired.state == "absent":
-        if in_local and (item.kind, key) in seen["owned"]:
-            stored = {**change, "value": seen["local"][item.kind][key]}
-            return (Control(cid, title, item.source, "absent", "present", DRIFT),
-                    Change(cid, "remove", stored, "present", "absent"))
-        actual = "present (not added by this collection)" if in_local or in_policy else "absent"
-        return Control(cid, title, item.source, "absent", actual, COMPLIANT), None
+        return _absent(item, seen, key, cid, title)
     if in_local or in_policy:
         via = " (set by policy)" if in_policy else ""
         return Control(cid, title, item.source, "excluded", f"excluded{via}", COMPLIANT), None
@@ -227,7 +261,24 @@ def _exclusion(desired: Desired, item: Exclusion, seen: dict, defender: dict, us
             Change(cid, "add", change, "absent", "excluded"))
 
 
-def _defender_controls(desired: Desired, gathered: dict) -> tuple:
+def _absent(item: Exclusion, seen: dict, key: str, cid: str, title: str) -> tuple:
+    """state=absent: remove the exclusion only if this collection added it."""
+    in_local, in_policy = key in seen["local"][item.kind], key in seen["policy"][item.kind]
+    if in_local and (item.kind, key) in seen["owned"]:
+        stored = {"exclusion_kind": item.kind, "value": seen["local"][item.kind][key]}
+        return (Control(cid, title, item.source, "absent", "present", DRIFT),
+                Change(cid, "remove", stored, "present", "absent"))
+    actual = "present (not added by this collection)" if in_local or in_policy else "absent"
+    return Control(cid, title, item.source, "absent", actual, COMPLIANT), None
+
+
+def _hidden(desired: Desired, item: Exclusion, cid: str, title: str) -> Control:
+    """An exclusion that Defender hides from local administrators: neither verified nor changed."""
+    expected = "absent" if desired.state == "absent" else "excluded"
+    return Control(cid, title, item.source, expected, "unknown (hidden by policy)", MANUAL, HIDDEN_MESSAGE)
+
+
+def _defender_controls(desired: Desired, gathered: dict, hidden: bool) -> tuple:
     defender = gathered.get("defender") or {}
     mode = str(defender.get("running_mode") or "")
     if not defender.get("available"):
@@ -235,14 +286,21 @@ def _defender_controls(desired: Desired, gathered: dict) -> tuple:
                         "running (Normal)", "not available", MANUAL,
                         "Defender is not installed or not running: use the product listed under AV-THIRD-PARTY")], False
     if mode.lower() != "normal":
+        # AMRunningMode (Get-MpComputerStatus): Normal, Passive Mode / Passive, SxS Passive Mode, EDR Block Mode.
+        why = (f"AMRunningMode is {mode!r}, not 'Normal': Defender is passive and another antivirus product is the "
+               "active one; configure the exclusions there") if mode else (
+               "Defender did not report its running mode (AMRunningMode, missing on old platform versions): "
+               "check that it is the active antivirus, or update its platform")
         return [Control("AV-DEFENDER", "Microsoft Defender takes the exclusions", ("SRC-CS-5", "SRC-IQW-9"),
-                        "running (Normal)", f"running ({mode or 'unknown'})", MANUAL,
-                        "Defender is in passive mode: another antivirus product is active; configure it there")], False
-    message = ""
+                        "running (Normal)", f"running ({mode or 'unknown'})", MANUAL, why)], False
+    messages = []
     if defender.get("disable_local_admin_merge"):
-        message = "DisableLocalAdminMerge=1: only exclusions set by Group Policy take effect"
+        messages.append("DisableLocalAdminMerge=1: only exclusions set by Group Policy take effect")
+    if hidden:
+        messages.append(HIDDEN_MESSAGE)
+    actual = "running (Normal), exclusions hidden" if hidden else "running (Normal)"
     return [Control("AV-DEFENDER", "Microsoft Defender takes the exclusions", ("SRC-CS-5", "SRC-IQW-9"),
-                    "running (Normal)", "running (Normal)", MANUAL if message else COMPLIANT, message)], True
+                    "running (Normal)", actual, MANUAL if messages else COMPLIANT, "; ".join(messages))], True
 
 
 def _third_party(desired: Desired, gathered: dict) -> list:

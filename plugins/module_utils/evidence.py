@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import COMPLIANT, MANUAL, Control
+from ansible_collections.meddev.hardening.plugins.module_utils.defender import host_list
 
 # (log, event id, why) - signs of an attacker at work or covering tracks.
 EVENTS = (
@@ -30,15 +31,13 @@ def queries() -> list:
 
 def controls_and_findings(gathered: dict) -> tuple:
     defender = gathered.get("defender") or {}
-    detections = defender.get("detections") or []
-    events = gathered.get("events") or []
+    detections = host_list(defender.get("detections", []), "defender.detections", dict, "dictionaries")
+    events = host_list(gathered.get("events", []), "events", dict, "dictionaries")
     findings = [{"kind": "defender_detection", "source": "SRC-LRM-13", **d} for d in detections]
     findings += [{"kind": "event", "source": "SRC-LRM-13", "why": WHY.get((e.get("log"), e.get("id")), ""), **e}
                  for e in events]
-    if not defender.get("available", False):
-        defender_control = Control("IR-DEFENDER", "Antivirus detections reviewed", ("SRC-LRM-13", "SRC-IQW-3"),
-                                   "no detections", "Microsoft Defender not available", MANUAL,
-                                   "check the installed antivirus product's own log")
+    if defender.get("available") is not True:  # off, or not the active antivirus: "0 detections" proves nothing
+        defender_control = _defender_unavailable(defender.get("running_mode"), len(detections))
     else:
         defender_control = Control("IR-DEFENDER", "Antivirus detections reviewed", ("SRC-LRM-13", "SRC-IQW-3"),
                                    "no detections", f"{len(detections)} detection(s)",
@@ -48,3 +47,16 @@ def controls_and_findings(gathered: dict) -> tuple:
                             "no such events", f"{len(events)} event(s)", MANUAL if events else COMPLIANT,
                             "review the events; an admin-level attacker can delete local logs" if events else "")
     return (defender_control, event_control), findings
+
+
+def _defender_unavailable(mode, count: int) -> Control:
+    """IR-DEFENDER when Defender is off or passive (AMRunningMode not Normal): never compliant."""
+    if mode:
+        actual = f"Microsoft Defender in {mode} (not the active antivirus)"
+        message = (f"AMRunningMode is {mode!r}, not 'Normal': another antivirus product is the active one; check its "
+                   f"own log too ({count} Defender detection(s) listed in the findings)")
+    else:
+        actual = "Microsoft Defender not running"
+        message = "Defender is turned off or not installed: check the installed antivirus product's own log"
+    return Control("IR-DEFENDER", "Antivirus detections reviewed", ("SRC-LRM-13", "SRC-IQW-3"), "no detections",
+                   actual, MANUAL, message)

@@ -27,7 +27,12 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     Plan,
     windows_path,
 )
-from ansible_collections.meddev.hardening.plugins.module_utils.defender import canonical
+from ansible_collections.meddev.hardening.plugins.module_utils.defender import (
+    HIDDEN_MESSAGE,
+    canonical,
+    host_list,
+    is_placeholder,
+)
 
 VERSION = re.compile(r"^\d+(\.\d+){1,3}\Z")
 SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
@@ -89,9 +94,13 @@ def plan(desired: Desired, gathered: dict, artifact: dict | None = None) -> Plan
     target = licgen_path(install)
     controls, changes = [], []
 
-    excluded = is_excluded(target, gathered.get("exclusions") or [], gathered.get("environment") or {})
-    controls.append(Control("IQW-EXCLUSION", "LicGen.exe excluded from antivirus scans", ("SRC-IQW-9",),
-                            "excluded", "excluded" if excluded else "not excluded", COMPLIANT if excluded else DRIFT))
+    exclusions = host_list(gathered.get("exclusions", []), "exclusions")
+    # Lists hidden by policy (HideExclusionsFromLocalAdmins) cannot be verified: reported, nothing added.
+    hidden = bool(gathered.get("exclusions_hidden")) or any(is_placeholder(v) for v in exclusions)
+    excluded = not hidden and is_excluded(target, exclusions, gathered.get("environment") or {})
+    controls.append(Control("IQW-EXCLUSION", "LicGen.exe excluded from antivirus scans", ("SRC-IQW-9",), "excluded",
+                            "unknown (hidden by policy)" if hidden else "excluded" if excluded else "not excluded",
+                            MANUAL if hidden else COMPLIANT if excluded else DRIFT, HIDDEN_MESSAGE if hidden else ""))
     present = bool(gathered.get("licgen_present"))
     licgen = Control("IQW-LICGEN", f"LicGen.exe present directly in {install}\\PACS\\php",
                      ("SRC-IQW-6", "SRC-IQW-7", "SRC-IQW-8"), "present", "present" if present else "missing",
@@ -99,7 +108,7 @@ def plan(desired: Desired, gathered: dict, artifact: dict | None = None) -> Plan
     restore = None
     if not present:
         licgen, restore = _restore(desired, gathered, licgen, target=target, version=version, artifact=artifact)
-    if not excluded:
+    if not excluded and not hidden:
         # The exclusion goes before any restore: a restored file must not be caught again (SRC-IQW-9).
         changes.append(Change("IQW-EXCLUSION", "add_exclusion", {"value": target}, "not excluded", "excluded"))
     if restore:
@@ -144,14 +153,19 @@ def is_excluded(target: str, exclusions: list, environment: dict) -> bool:
 
 
 def _restore(desired, gathered, licgen, *, target, version, artifact):
-    quarantined = [q for q in gathered.get("quarantine") or [] if q.get("path", "").lower() == target.lower()]
+    store = host_list(gathered.get("quarantine", []), "quarantine", dict, "dictionaries")
+    quarantined = [q for q in store if str(q.get("path", "")).lower() == target.lower()]
     if quarantined:
-        item = quarantined[0]
+        item = quarantined[-1]
+        # The path exactly as the quarantine store lists it: MpCmdRun -Restore -FilePath names the item by it.
         return licgen.with_status(DRIFT, f"in Defender quarantine as {item.get('threat')}: will be restored "
                                          "after the exclusion (SRC-IQW-7)"), \
-            Change("IQW-LICGEN", "restore_quarantine", {"threat": item.get("threat"), "path": target},
+            Change("IQW-LICGEN", "restore_quarantine", {"threat": item.get("threat"), "path": item["path"]},
                    "quarantined", "restored", ("IQW-LOGIN",))
-    contact = (f"LicGen.exe is gone and not in quarantine; get the file for iQ-X {version} from your distributor "
+    unlisted = gathered.get("quarantine_error")
+    contact = ("LicGen.exe is gone and not in quarantine"
+               + (f" (the quarantine could not be listed: {unlisted})" if unlisted else "")
+               + f"; get the file for iQ-X {version} from your distributor "
                "or from IMAGE Information Systems quoting that full version (SRC-IQW-8)")
     if version not in desired.artifacts:
         return licgen.with_status(FAILED, f"{contact}; then set {desired.prefix}artifacts"), None
@@ -190,7 +204,7 @@ def _operator_steps(desired, gathered, changes) -> list:
                             "Windows updates wait for a restart: schedule one with the users, then run an "
                             "antivirus scan (SRC-IQW-2); this collection never restarts a PACS server" if pending
                             else ""))
-    detections = gathered.get("detections") or []
+    detections = host_list(gathered.get("detections", []), "detections", dict, "dictionaries")
     controls.append(Control("IQW-DETECTIONS", "Antivirus detections reviewed", ("SRC-IQW-3",), "reviewed",
                             f"{len(detections)} detection(s)", MANUAL if detections else COMPLIANT,
                             "; ".join(f"{d.get('time')} {d.get('threat')}" for d in detections[:5])))

@@ -39,6 +39,8 @@ DROP_EXIT = 75
 # Seconds a module execution waits for another run's host lock (the .ps1 side waits as long).
 LOCK_TIMEOUT_S = 300
 
+# The access of a process holding a file open for writing (handles.json), e.g. http.sys and its log.
+SHARE_WRITE_HOLDER = ("Write",)
 CALLS_LOG = "calls.log"
 UNINSTALL = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\"
 FILES_DIR = "fs"
@@ -216,6 +218,26 @@ class SimHost:
             current = match if match is not None else current / part
         return current
 
+    def open_read(self, path: str, share: frozenset):
+        """Open a file of the C: drive for reading, as CreateFile with the given share mode would.
+
+        ``handles.json`` lists files another process holds open (``{path: {process, access, share}}``,
+        e.g. today's IIS log, which http.sys keeps open for writing). CreateFile's sharing rule: a
+        second open succeeds only if its share mode admits every access the holder has and the
+        holder's share mode admits reading; otherwise ERROR_SHARING_VIOLATION. A holder recorded
+        without ``access``/``share`` is taken as writing and sharing read only (the strictest case).
+        """
+        target = self.windows_path(path)
+        for held, holder in sorted(self.read("handles").items()):
+            if self.windows_path(held) != target:
+                continue
+            access = set(holder.get("access") or SHARE_WRITE_HOLDER)
+            allowed = set(holder.get("share") or ("Read",))
+            if not access <= set(share) or "Read" not in allowed:
+                raise SimError(f"The process cannot access the file '{path}' because it is being used by "
+                               f"another process ({holder.get('process', 'unknown')}).")
+        return open(target, "rb")
+
 
 def write_record(host: SimHost, path: str, content: str) -> None:
     """Write a JSON record (audit, evidence, ownership) to the C: drive; never a broken one."""
@@ -253,14 +275,19 @@ def _apply(module, host: SimHost, gather, apply_change) -> None:
             host.checkpoint(applied)
             apply_change(host, change)
             applied += 1
-        state = gather(host, module.params)
     except (SimError, OSError, ValueError) as error:
-        failure = {"msg": str(error), "applied": applied}
+        failure = {"msg": str(error), "applied": applied, "changed": applied > 0}
         try:
             failure["state"] = gather(host, module.params)
         except (SimError, OSError, ValueError) as gather_error:
             module.warn(f"could not read the state after the failure: {gather_error}")
         module.fail_json(**failure)
+    try:
+        state = gather(host, module.params)
+    except (SimError, OSError, ValueError) as error:
+        # Every change is in place: say so, with the count, rather than lose it with the state.
+        module.fail_json(msg=f"all {applied} change(s) were applied, but the state after them could not be "
+                             f"read: {error}", applied=applied, changed=applied > 0)
     host.checkpoint(applied, final=True)
     module.exit_json(changed=applied > 0, applied=applied, state=state)
 
@@ -282,3 +309,23 @@ def seed(state_dir, profile_name: str, profile: dict) -> SimHost:
     (root / FILES_DIR / "C").mkdir(parents=True, exist_ok=True)
     (root / CALLS_LOG).write_text("", encoding="utf-8")
     return host
+
+
+# -- Microsoft Defender as a local administrator sees it (defender_exclusion, iqwebx_licgen twins) --------------
+
+DEFENDER_POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender"
+# What Get-MpPreference shows in each exclusion list when HideExclusionsFromLocalAdmins=1 (sic, as Windows prints it).
+HIDDEN_EXCLUSIONS_TEXT = "N/A: Must be and administrator to view exclusions"
+
+
+def defender_exclusion_lists(host: SimHost) -> dict:
+    """ExclusionPath/Process/Extension as Get-MpPreference returns them to a local administrator: with the
+    HideExclusionsFromLocalAdmins policy (defender.json ``exclusions`` still holds what Defender applies)
+    every list is replaced by the placeholder text, empty or not."""
+    defender = host.read("defender", {"available": False})
+    policy = next((values for key, values in host.read("registry").items()
+                   if key.lower() == DEFENDER_POLICY.lower()), {})
+    lists = defender.get("exclusions") or {}
+    if policy.get("HideExclusionsFromLocalAdmins") == 1:
+        return {kind: [HIDDEN_EXCLUSIONS_TEXT] for kind in ("path", "process", "extension")}
+    return {kind: list(lists.get(kind) or []) for kind in ("path", "process", "extension")}

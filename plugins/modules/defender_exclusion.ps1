@@ -7,13 +7,14 @@
 # set by policy (registry), third-party antivirus (SecurityCenter2, services), the ownership
 # record and the environment used to compare paths. apply: Add-/Remove-MpPreference with the
 # value bound as a parameter (data, never code), and the ownership record written atomically.
+# Cmdlets: MicrosoftDocs/windows-powershell-docs docset/winserver2019-ps/defender/*.md.
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ansible_collections.meddev.hardening.plugins.module_utils.MeddevHost
 
 $spec = @{
     options = @{
-        phase = @{ type = 'str'; required = $true; choices = 'gather', 'apply' }
+        phase = @{ type = 'str'; required = $true; choices = @('gather', 'apply') }
         owner_record = @{ type = 'str'; required = $true }
         third_party_services = @{ type = 'dict'; default = @{} }
         changes = @{ type = 'list'; elements = 'dict'; default = @() }
@@ -24,42 +25,57 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $policyRoot = 'HKLM:\SOFTWARE\Policies\Microsoft\Windows Defender\Exclusions'
 $policyKeys = @{ path = 'Paths'; process = 'Processes'; extension = 'Extensions' }
 $parameterName = @{ path = 'ExclusionPath'; process = 'ExclusionProcess'; extension = 'ExclusionExtension' }
+# What Get-MpPreference shows instead of the lists when the HideExclusionsFromLocalAdmins policy hides
+# them ("N/A: Must be and administrator to view exclusions", sic): never an exclusion. Same pattern as
+# PLACEHOLDER in plugins/module_utils/defender.py (Defender CSP, Configuration/HideExclusionsFromLocalAdmins).
+$hiddenPlaceholder = '^\s*N/A\s*:'
 
+# Returns through the pipeline: callers wrap the call in @() (0 values, 1 value, many: always an array).
 function Get-PolicyExclusion {
     param([string]$Key)
     $item = Get-Item -LiteralPath (Join-Path $policyRoot $Key) -ErrorAction SilentlyContinue
-    if ($null -eq $item) { return @() }
-    @($item.GetValueNames() | Where-Object { $_ })
+    if ($null -ne $item) { $item.GetValueNames() | Where-Object { $_ } }
 }
 
 function Get-DefenderState {
     $state = @{
         defender = @{ available = $false; running_mode = $null; disable_local_admin_merge = $false }
         exclusions = @{ path = @(); process = @(); extension = @() }
+        exclusions_hidden = $false
         policy = @{}
         third_party = [System.Collections.Generic.List[object]]@()
         owned_text = $null
         environment = @{}
     }
     if (Get-Command -Name Get-MpComputerStatus -ErrorAction SilentlyContinue) {
-        $status = Get-MpComputerStatus -ErrorAction SilentlyContinue
-        if ($status -and $status.AMServiceEnabled) {
+        $status = $null
+        try { $status = Get-MpComputerStatus -ErrorAction Stop }
+        catch { $status = $null }  # service disabled (0x800106ba): Defender is not available
+        if ($null -ne $status -and $status.AMServiceEnabled) {
             $preference = Get-MpPreference
+            $mode = $null  # AMRunningMode is missing on platform versions older than its introduction
+            if ($null -ne $status.AMRunningMode) { $mode = [string]$status.AMRunningMode }
             $state.defender = @{
                 available = $true
-                running_mode = [string]$status.AMRunningMode
+                running_mode = $mode
                 disable_local_admin_merge = [bool]$preference.DisableLocalAdminMerge
             }
-            $state.exclusions = @{
+            $shown = @{
                 path = @($preference.ExclusionPath | Where-Object { $_ })
                 process = @($preference.ExclusionProcess | Where-Object { $_ })
                 extension = @($preference.ExclusionExtension | Where-Object { $_ })
             }
+            foreach ($kind in @($shown.Keys)) {
+                if (@($shown[$kind] | Where-Object { [string]$_ -match $hiddenPlaceholder }).Count -gt 0) {
+                    $state.exclusions_hidden = $true
+                }
+            }
+            if (-not $state.exclusions_hidden) { $state.exclusions = $shown }
         }
     }
-    foreach ($kind in $policyKeys.Keys) { $state.policy[$kind] = Get-PolicyExclusion -Key $policyKeys[$kind] }
+    foreach ($kind in $policyKeys.Keys) { $state.policy[$kind] = @(Get-PolicyExclusion -Key $policyKeys[$kind]) }
     # Security Center lists registered antivirus products on client Windows (not on Server).
-    $products = Get-CimInstance -Namespace 'root/SecurityCenter2' -ClassName AntiVirusProduct -ErrorAction SilentlyContinue
+    $products = @(Get-CimInstance -Namespace 'root/SecurityCenter2' -ClassName AntiVirusProduct -ErrorAction SilentlyContinue)
     foreach ($product in $products) {
         if ($product.displayName -notlike '*Defender*') {
             $state.third_party.Add(@{ name = [string]$product.displayName; source = 'SecurityCenter2' })

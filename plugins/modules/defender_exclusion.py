@@ -17,7 +17,8 @@ description:
   - Records on the host which exclusions it added; O(exclusive) and O(state=absent) remove only
     those, never anyone else's.
   - Reports what makes local exclusions ineffective or unmanageable - C(DisableLocalAdminMerge),
-    exclusions set by Group Policy, Defender missing or in passive mode - and third-party antivirus
+    exclusions set by Group Policy, exclusion lists hidden from local administrators
+    (C(HideExclusionsFromLocalAdmins)), Defender missing or in passive mode - and third-party antivirus
     products (C(manual), with the exact list to enter in that product's console).
   - Refuses to change anything on Carestream DirectView hosts (SRC-CS-6); audit-only hosts are read.
   - Every exclusion in the result carries its vendor source; security teams alert on exclusion changes.
@@ -82,9 +83,11 @@ exclusions_changed:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.meddev.hardening.plugins.module_utils.defender import is_placeholder
 from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (
     SimError,
     SimHost,
+    defender_exclusion_lists,
     run_host_module,
     write_record,
 )
@@ -112,11 +115,15 @@ def gather(host: SimHost, params: dict) -> dict:
               for name, product in sorted(params["third_party_services"].items())
               if (services.get(name) or {}).get("Status") == "Running"]
     record = host.windows_path(params["owner_record"])
-    exclusions = defender.get("exclusions") or {}
+    available = bool(defender.get("available"))  # AMServiceEnabled
+    # As the .ps1: the lists Get-MpPreference shows; a placeholder (hidden by policy) is never an exclusion.
+    shown = defender_exclusion_lists(host) if available else {k: [] for k in POLICY_KEYS}
+    hidden = any(is_placeholder(v) for values in shown.values() for v in values)
     return {
-        "defender": {"available": bool(defender.get("available")), "running_mode": defender.get("running_mode"),
-                     "disable_local_admin_merge": bool(defender.get("disable_local_admin_merge"))},
-        "exclusions": {k: list(exclusions.get(k) or []) for k in POLICY_KEYS},
+        "defender": {"available": available, "running_mode": defender.get("running_mode") if available else None,
+                     "disable_local_admin_merge": available and bool(defender.get("disable_local_admin_merge"))},
+        "exclusions": {k: [] for k in POLICY_KEYS} if hidden else shown,
+        "exclusions_hidden": hidden,
         "policy": policy,
         "third_party": third,
         "owned_text": record.read_text(encoding="utf-8") if record.is_file() else None,

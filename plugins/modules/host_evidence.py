@@ -15,6 +15,8 @@ description:
     in one round trip lists Microsoft Defender detections (C(Get-MpThreatDetection)) and the Windows
     events that show an attacker at work or covering tracks (audit log cleared, accounts and group
     members added, services installed, Defender detections and real-time protection turned off).
+  - Defender's detections count only when Defender is the active antivirus (service enabled,
+    C(AMRunningMode) C(Normal)); turned off or passive, C(IR-DEFENDER) is C(manual), never C(compliant).
   - Never changes the host. Returns controls C(IR-DEFENDER) and C(IR-EVENTS) and the findings.
 author:
   - meddev.hardening contributors
@@ -69,14 +71,18 @@ HOST_ARGUMENT_SPEC = {
 def gather(host: SimHost, params: dict) -> dict:
     defender = host.read("defender", {"available": False})
     since = params["since"]
-    detections = [d for d in defender.get("detections", []) if not since or d.get("time", "") >= since]
+    # As the .ps1: "available" needs the service enabled (defender.json available = AMServiceEnabled) and
+    # Defender the active antivirus (running_mode Normal); a passive Defender still lists its detections.
+    enabled = bool(defender.get("available"))
+    mode = defender.get("running_mode") if enabled else None
+    detections = [d for d in defender.get("detections", []) if enabled and (not since or d.get("time", "") >= since)]
     logs = host.read("eventlog")
     events = []
     for query in params["queries"]:
         wanted = [e for e in logs.get(query["log"], []) if e.get("id") in query["ids"]
                   and (not since or e.get("time", "") >= since)]
         events += [{"log": query["log"], **e} for e in wanted[: params["max_events"]]]
-    return {"defender": {"available": bool(defender.get("available")), "detections": detections},
+    return {"defender": {"available": enabled and mode == "Normal", "running_mode": mode, "detections": detections},
             "events": events}
 
 

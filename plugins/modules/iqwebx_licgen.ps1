@@ -3,10 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Host side of meddev.hardening.iqwebx_licgen (contract: docs/host-contract.md).
-# gather: iQ-WEBX install and version, Defender exclusions, quarantine and detections, whether
-# LicGen.exe is in place, the login page as the host sees it, pending restart, evidence file.
-# apply: update definitions, add the exclusion, restore from quarantine (MpCmdRun, arguments
-# quoted by ArgvParser), write a verified artifact, write the evidence file.
+# gather: iQ-WEBX install and version, Defender exclusions, the quarantine store (MpCmdRun
+# -Restore -ListAll) and the detection history, whether LicGen.exe is in place, the login page as
+# the host sees it, pending restart, evidence file.
+# apply: update definitions, add the exclusion, restore from quarantine (MpCmdRun -Restore
+# -FilePath, arguments quoted by ArgvParser), write a verified artifact, write the evidence file.
+# Cmdlets: MicrosoftDocs/windows-powershell-docs docset/winserver2019-ps/defender/*.md; MpCmdRun:
+# MicrosoftDocs/defender-docs defender-endpoint/command-line-arguments-microsoft-defender-antivirus.md.
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ansible_collections.meddev.hardening.plugins.module_utils.MeddevHost
@@ -15,7 +18,7 @@
 
 $spec = @{
     options = @{
-        phase = @{ type = 'str'; required = $true; choices = 'gather', 'apply' }
+        phase = @{ type = 'str'; required = $true; choices = @('gather', 'apply') }
         install_dir = @{ type = 'str'; required = $true }
         login_url = @{ type = 'str'; required = $true }
         evidence_path = @{ type = 'str'; required = $true }
@@ -25,6 +28,17 @@ $spec = @{
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $mpCmdRun = Join-Path $env:ProgramFiles 'Windows Defender\MpCmdRun.exe'
+$invariant = [System.Globalization.CultureInfo]::InvariantCulture
+# As in defender_exclusion.ps1 / module_utils/defender.py PLACEHOLDER: the text shown instead of
+# the exclusion lists under HideExclusionsFromLocalAdmins, never an exclusion.
+$hiddenPlaceholder = '^\s*N/A\s*:'
+# `MpCmdRun -Restore -ListAll` output: "ThreatName = <name>", then one indented line
+# "file:<path> quarantined at <local time> (UTC)" per quarantined file (other resources, such as
+# regkey:, are skipped). Microsoft documents the command, not this output: the lines were read from
+# Windows 10/Server 2016+ hosts. Same patterns as QUARANTINE_THREAT_LINE / QUARANTINE_FILE_LINE in
+# iqwebx_licgen.py (a test compares them).
+$quarantineThreatLine = '^ThreatName = (.+?)\s*$'
+$quarantineFileLine = '^\s+file:(.+) quarantined at '
 
 function Get-Sha256Hex {
     param([byte[]]$Bytes)
@@ -71,13 +85,47 @@ function Get-LoginPage {
     }
 }
 
+function Format-Utc {
+    # "yyyy-MM-ddTHH:mm:ssZ" whatever the host's culture (its time separator need not be ':').
+    param([datetime]$Time)
+    $Time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", $invariant)
+}
+
+function Get-QuarantineStore {
+    # The quarantine store itself, not the detection history (which also keeps removed, allowed
+    # and restored items): only what is listed here can be restored.
+    $items = [System.Collections.Generic.List[object]]@()
+    $problem = $null
+    try {
+        $outcome = Run-Command -command (Argv-ToString -arguments @($mpCmdRun, '-Restore', '-ListAll'))
+    }
+    catch {
+        return @{ items = @(); error = ('MpCmdRun -Restore -ListAll could not run: {0}' -f $_.Exception.Message) }
+    }
+    $threat = $null
+    foreach ($line in ($outcome.stdout -split '\r?\n')) {
+        if ($line -match $quarantineThreatLine) { $threat = $Matches[1] }
+        elseif ($null -ne $threat -and $line -match $quarantineFileLine) {
+            $items.Add(@{ threat = $threat; path = $Matches[1] })
+        }
+    }
+    if ($outcome.rc -ne 0 -and $items.Count -eq 0) {
+        $said = @(($outcome.stdout + "`n" + $outcome.stderr) -split '\r?\n' | Where-Object { $_.Trim() })
+        $first = ''
+        if ($said.Count -gt 0) { $first = $said[0].Trim() }
+        $problem = 'MpCmdRun -Restore -ListAll exit {0}: {1}' -f $outcome.rc, $first
+    }
+    @{ items = $items.ToArray(); error = $problem }
+}
+
 function Get-LicgenState {
     $product = Get-IqwebxInstall
     $folder = $module.Params.install_dir
     if ($product.install_dir) { $folder = $product.install_dir }
     $target = Join-Path $folder 'PACS\php\LicGen.exe'
     $state = @{
-        iqwebx = $product; exclusions = @(); environment = @{}; quarantine = @(); antivirus = @{}; detections = @()
+        iqwebx = $product; exclusions = @(); exclusions_hidden = $false; environment = @{}
+        quarantine = @(); quarantine_error = $null; antivirus = @{}; detections = @()
         licgen_present = (Test-Path -LiteralPath $target -PathType Leaf)
         login = Get-LoginPage
         pending_reboot = (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
@@ -87,24 +135,24 @@ function Get-LicgenState {
         $state.environment[$name] = [System.Environment]::GetEnvironmentVariable($name)
     }
     if (Get-Command -Name Get-MpComputerStatus -ErrorAction SilentlyContinue) {
-        $status = Get-MpComputerStatus -ErrorAction SilentlyContinue
-        if ($status -and $status.AMServiceEnabled) {
-            $state.exclusions = @((Get-MpPreference).ExclusionPath | Where-Object { $_ })
+        $status = $null
+        try { $status = Get-MpComputerStatus -ErrorAction Stop }
+        catch { $status = $null }  # service disabled (0x800106ba)
+        if ($null -ne $status -and $status.AMServiceEnabled) {
+            $paths = @((Get-MpPreference).ExclusionPath | Where-Object { $_ })
+            if (@($paths | Where-Object { [string]$_ -match $hiddenPlaceholder }).Count -gt 0) {
+                $state.exclusions_hidden = $true
+            }
+            else { $state.exclusions = $paths }
             $state.antivirus = @{ signature_age_days = [int]$status.AntivirusSignatureAge }
             $names = @{}
-            foreach ($threat in Get-MpThreat -ErrorAction SilentlyContinue) { $names[$threat.ThreatID] = $threat.ThreatName }
-            $detections = @(Get-MpThreatDetection -ErrorAction SilentlyContinue)
-            $state.detections = @(foreach ($item in $detections) {
-                    @{ time = $item.InitialDetectionTime.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ'); threat = [string]$names[$item.ThreatID] }
+            foreach ($threat in @(Get-MpThreat -ErrorAction SilentlyContinue)) { $names[$threat.ThreatID] = $threat.ThreatName }
+            $state.detections = @(foreach ($item in @(Get-MpThreatDetection -ErrorAction SilentlyContinue)) {
+                    @{ time = Format-Utc -Time $item.InitialDetectionTime; threat = [string]$names[$item.ThreatID] }
                 })
-            # Quarantined resources of detections (file:_<path>) that Defender can restore.
-            $state.quarantine = @(foreach ($item in $detections) {
-                    foreach ($resource in $item.Resources) {
-                        if ([string]$resource -like 'file:_*') {
-                            @{ threat = [string]$names[$item.ThreatID]; path = ([string]$resource).Substring(6) }
-                        }
-                    }
-                })
+            $store = Get-QuarantineStore
+            $state.quarantine = @($store.items)
+            $state.quarantine_error = $store.error
         }
     }
     if (Test-Path -LiteralPath $module.Params.evidence_path) {
@@ -119,8 +167,9 @@ function Invoke-Change {
         'update_signatures' { Update-MpSignature -ErrorAction Stop }
         'add_exclusion' { Add-MpPreference -ExclusionPath ([string[]]@($Change.value)) -ErrorAction Stop }
         'restore_quarantine' {
-            $folder = Split-Path -Parent $Change.path
-            $command = Argv-ToString -arguments @($mpCmdRun, '-Restore', '-Name', $Change.threat, '-FilePath', $folder)
+            # Documented grammar: -Restore [-ListAll | [[-Name <name>] [-All] | [-FilePath <filePath>]] [-Path <path>]];
+            # -FilePath names the quarantined file (as -ListAll lists it), restored to where it was.
+            $command = Argv-ToString -arguments @($mpCmdRun, '-Restore', '-FilePath', $Change.path)
             $outcome = Run-Command -command $command
             if ($outcome.rc -ne 0 -or -not (Test-Path -LiteralPath $Change.path -PathType Leaf)) {
                 throw ('MpCmdRun -Restore did not bring back {0} (rc {1}): {2}' -f $Change.path, $outcome.rc, $outcome.stdout)

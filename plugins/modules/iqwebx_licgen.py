@@ -71,14 +71,19 @@ iqx_version:
 """
 
 import base64
+import datetime
 import hashlib
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.meddev.hardening.plugins.module_utils.defender import is_placeholder
+from ansible_collections.meddev.hardening.plugins.module_utils.iqwebx import is_excluded
 from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (
     SimError,
     SimHost,
     atomic_write_bytes,
+    defender_exclusion_lists,
     run_host_module,
     write_record,
 )
@@ -90,6 +95,23 @@ HOST_ARGUMENT_SPEC = {
     "evidence_path": {"type": "str", "required": True},
     "changes": {"type": "list", "elements": "dict", "default": []},
 }
+ENVIRONMENT = {"ProgramFiles": "C:\\Program Files", "ProgramFiles(x86)": "C:\\Program Files (x86)",
+               "ProgramData": "C:\\ProgramData", "SystemDrive": "C:"}
+POLICY_PATHS = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\Exclusions\\Paths"
+# `MpCmdRun -Restore -ListAll` lines, parsed by iqwebx_licgen.ps1 with the same patterns ($quarantineThreatLine,
+# $quarantineFileLine; a test compares them): "ThreatName = <name>", then "      file:<path> quarantined at <time>".
+QUARANTINE_THREAT_LINE = r"^ThreatName = (.+?)\s*$"
+QUARANTINE_FILE_LINE = r"^\s+file:(.+) quarantined at "
+# MpCmdRun's documented -Restore options (defender-docs command-line-arguments-microsoft-defender-antivirus.md):
+# -Restore [-ListAll | [[-Name <name>] [-All] | [-FilePath <filePath>]] [-Path <path>]]
+RESTORE_VALUES = {"-name", "-filepath", "-path"}
+RESTORE_FLAGS = {"-listall", "-all"}
+NOT_FOUND = 2, "CmdTool: Failed with hr = 0x80508019 (ERROR_MP_NOT_FOUND): no quarantined item matches"
+
+
+def restore_arguments(change: dict) -> list:
+    """MpCmdRun's arguments for a restore_quarantine change, exactly as iqwebx_licgen.ps1 builds them."""
+    return ["-Restore", "-FilePath", change["path"]]
 
 
 def _product(host: SimHost, default_dir: str) -> dict:
@@ -98,6 +120,20 @@ def _product(host: SimHost, default_dir: str) -> dict:
         return {"installed": False}
     return {"installed": True, "version": entry.get("DisplayVersion"),
             "install_dir": entry.get("InstallLocation") or default_dir}
+
+
+def parse_quarantine_listing(text: str) -> list:
+    """The quarantine store from `MpCmdRun -Restore -ListAll` output, as iqwebx_licgen.ps1 reads it."""
+    items, threat = [], None
+    for line in re.split(r"\r?\n", text):
+        found = re.search(QUARANTINE_THREAT_LINE, line, re.IGNORECASE)
+        if found:
+            threat = found.group(1)
+            continue
+        found = re.search(QUARANTINE_FILE_LINE, line, re.IGNORECASE)
+        if found and threat is not None:
+            items.append({"threat": threat, "path": found.group(1)})
+    return items
 
 
 def gather(host: SimHost, params: dict) -> dict:
@@ -110,22 +146,135 @@ def gather(host: SimHost, params: dict) -> dict:
         ready = host.windows_path(page["requires"]).is_file() if page.get("requires") else True
         login = {"status": page.get("status", 200), "length": len(page["body"]) if ready else 0}
     evidence = host.windows_path(params["evidence_path"])
-    return {
-        "iqwebx": product,
-        "exclusions": (defender.get("exclusions") or {}).get("path", []),
-        "environment": host.read("environment"),
+    state = {
+        "iqwebx": product, "exclusions": [], "exclusions_hidden": False,
+        "environment": {**ENVIRONMENT, **host.read("environment")},
         "licgen_present": host.windows_path(target).is_file(),
-        "quarantine": [{"threat": q["threat"], "path": q["path"]} for q in defender.get("quarantine", [])],
-        "login": login,
-        "antivirus": {"signature_age_days": defender.get("signature_age_days")} if defender.get("available") else {},
-        "pending_reboot": bool(host.read("windows_update").get("reboot_pending")),
-        "detections": [{"time": d.get("time"), "threat": d.get("threat")} for d in defender.get("detections", [])],
+        "quarantine": [], "quarantine_error": None, "login": login, "antivirus": {},
+        "pending_reboot": bool(host.read("windows_update").get("reboot_pending")), "detections": [],
         "evidence_text": evidence.read_text(encoding="utf-8") if evidence.is_file() else None,
     }
+    if defender.get("available"):  # AMServiceEnabled
+        paths = defender_exclusion_lists(host)["path"]
+        hidden = any(is_placeholder(p) for p in paths)
+        rc, listing = mpcmdrun(host, ["-Restore", "-ListAll"])
+        items = parse_quarantine_listing(listing)
+        state.update(
+            exclusions=[] if hidden else paths, exclusions_hidden=hidden,
+            antivirus={"signature_age_days": defender.get("signature_age_days")},
+            # The detection history (Get-MpThreatDetection): removed, allowed and restored items stay in it.
+            detections=[{"time": d.get("time"), "threat": d.get("threat")} for d in defender.get("detections", [])],
+            quarantine=items,
+            quarantine_error=f"MpCmdRun -Restore -ListAll exit {rc}: {listing.strip().splitlines()[0]}"
+            if rc and not items else None)
+    return state
+
+
+# -- MpCmdRun.exe -Restore, modelled on its documented grammar -------------------------------------------------
+
+def mpcmdrun(host: SimHost, argv: list) -> tuple:
+    """(exit code, output) of `MpCmdRun.exe <argv>`. Only -Restore is modelled; stricter than Windows where unsure:
+    an undocumented combination (-Name with -FilePath, -ListAll with anything) is refused."""
+    defender = host.read("defender", {"available": False})
+    if not defender.get("available"):
+        return 2, "CmdTool: Failed with hr = 0x800106ba. The Microsoft Defender Antivirus service is not running."
+    try:
+        options = _restore_options(argv)
+    except ValueError as error:
+        return 2, f"CmdTool: Failed with hr = 0x80070057 (invalid argument): {error}"
+    if "-listall" in options:
+        return 0, _listing(defender.get("quarantine", []))
+    return _restore(host, defender, options)
+
+
+def _restore_options(argv: list) -> dict:
+    """Option (lower case) -> value or True, for a command line that follows the documented -Restore grammar."""
+    if not argv or str(argv[0]).lower() != "-restore":
+        raise ValueError(f"winsim models only -Restore, not {argv[:1]}")
+    options, words = {}, [str(word) for word in argv[1:]]
+    while words:
+        word = words.pop(0).lower()
+        if word in options or word not in RESTORE_VALUES | RESTORE_FLAGS:
+            raise ValueError(f"unexpected option {word}")
+        if word in RESTORE_VALUES and (not words or words[0].startswith("-")):
+            raise ValueError(f"{word} needs a value")
+        options[word] = words.pop(0) if word in RESTORE_VALUES else True
+    if "-listall" in options and len(options) > 1:
+        raise ValueError("-ListAll takes no other option")
+    if "-filepath" in options and {"-name", "-all"} & set(options):
+        raise ValueError("-FilePath cannot be combined with -Name or -All")
+    if not {"-listall", "-filepath", "-name", "-all"} & set(options):
+        raise ValueError("nothing to restore")
+    return options
+
+
+def _listing(store: list) -> str:
+    if not store:
+        return "No quarantined items.\r\n"
+    lines = ["The following items are quarantined:", ""]
+    for threat in dict.fromkeys(item["threat"] for item in store):
+        lines.append(f"ThreatName = {threat}")
+        lines += [f"      file:{item['path']} quarantined at {_shown_time(item.get('time'))} (UTC)"
+                  for item in store if item["threat"] == threat]
+        lines.append("")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _shown_time(stamp) -> str:
+    """The time as MpCmdRun prints it: the host's culture (en-US here), never parsed by the modules."""
+    try:
+        moment = datetime.datetime.strptime(str(stamp), "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        moment = datetime.datetime(2017, 9, 14, 8, 12, 41)
+    return f"{moment.month}/{moment.day}/{moment.year} {moment.strftime('%I:%M:%S %p').lstrip('0')}"
+
+
+def _restore(host: SimHost, defender: dict, options: dict) -> tuple:
+    store = defender.get("quarantine", [])
+    if "-filepath" in options:  # the quarantined file by its original path (a folder matches nothing)
+        chosen = [q for q in store if q["path"].lower() == options["-filepath"].lower()][-1:]
+    else:
+        named = [q for q in store if "-name" not in options or q["threat"].lower() == options["-name"].lower()]
+        chosen = named if "-all" in options else named[-1:]
+    if not chosen:
+        return NOT_FOUND
+    lines = ["Restoring the following quarantined items:", ""]
+    for item in chosen:
+        path = item["path"]
+        if "-path" in options:
+            path = options["-path"].rstrip("\\") + "\\" + item["path"].rsplit("\\", 1)[-1]
+        atomic_write_bytes(host.windows_path(path), host.windows_path(item["stored"]).read_bytes())
+        store.remove(item)
+        lines += [f"ThreatName = {item['threat']}", f"   file:{item['path']} was restored"]
+        if not _excluded(host, defender, path):  # stricter than Windows: real-time protection catches it at once
+            host.windows_path(path).unlink()
+            store.append({**item, "path": path, "time": _now()})
+            defender.setdefault("detections", []).append({"time": _now(), "threat": item["threat"],
+                                                          "resources": [f"file:_{path}"], "action_success": True})
+    defender["quarantine"] = store
+    host.write("defender", defender)
+    return 0, "\r\n".join(lines) + "\r\n"
+
+
+def _excluded(host: SimHost, defender: dict, path: str) -> bool:
+    """Defender's effective path exclusions cover ``path``: policy ones, local ones unless DisableLocalAdminMerge."""
+    registry = host.read("registry")
+    policy = next((sorted(v) for k, v in registry.items() if k.lower() == POLICY_PATHS.lower()), [])
+    local = [] if defender.get("disable_local_admin_merge") else (defender.get("exclusions") or {}).get("path", [])
+    return is_excluded(path, [*policy, *local], {**ENVIRONMENT, **host.read("environment")})
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def apply_change(host: SimHost, change: dict) -> None:
     kind = change.get("kind")
+    if kind == "restore_quarantine":
+        rc, output = mpcmdrun(host, restore_arguments(change))
+        if rc != 0 or not host.windows_path(change["path"]).is_file():
+            raise SimError(f"MpCmdRun -Restore did not bring back {change['path']} (rc {rc}): {output.strip()}")
+        return
     defender = host.read("defender", {"available": False})
     if kind == "update_signatures":
         defender["signature_age_days"] = 0
@@ -133,17 +282,6 @@ def apply_change(host: SimHost, change: dict) -> None:
         paths = defender.setdefault("exclusions", {}).setdefault("path", [])
         if change["value"].lower() not in (p.lower() for p in paths):
             paths.append(change["value"])
-    elif kind == "restore_quarantine":
-        excluded = [p.lower() for p in (defender.get("exclusions") or {}).get("path", [])]
-        item = next((q for q in defender.get("quarantine", []) if q["path"].lower() == change["path"].lower()), None)
-        if item is None:
-            raise SimError(f"MpCmdRun -Restore: no quarantined item for {change['path']}")
-        data = host.windows_path(item["stored"]).read_bytes()
-        atomic_write_bytes(host.windows_path(change["path"]), data)
-        defender["quarantine"].remove(item)
-        if change["path"].lower() not in excluded:  # stricter than Windows: caught again at once
-            host.windows_path(change["path"]).unlink()
-            defender["quarantine"].append(item)
     elif kind == "write_artifact":
         data = base64.b64decode(change["content"])
         if hashlib.sha256(data).hexdigest() != change["sha256"]:
