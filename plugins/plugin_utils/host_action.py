@@ -5,6 +5,8 @@
 A subclass names its host module and supplies three pure steps (validate, plan, and the host
 arguments). This class does the I/O: one gather call, at most one apply call, never an apply
 in check mode or on an audit-only host, and a result with ``controls`` and ``host_calls``.
+What the host returns is checked against the module's result schema (host_schema.py) before it
+is planned on or judged: a host that answers outside the contract fails the task, naming the key.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     mark_unchanged,
     summarize,
 )
+from ansible_collections.meddev.hardening.plugins.plugin_utils import host_schema
 
 
 class HostAction(ActionBase):
@@ -52,6 +55,20 @@ class HostAction(ActionBase):
         return self._execute_module(module_name=self.HOST_MODULE, module_args={"phase": phase, **args},
                                     task_vars=task_vars)
 
+    def _contract_error(self, task_vars: dict, phase: str, answer: dict) -> str:
+        """'' when the host's answer matches the module's result schema, else the message to fail with."""
+        module = self.HOST_MODULE.rsplit(".", 1)[-1]
+        if phase == "apply":
+            what, problems = "an apply result", host_schema.check_apply_result(module, answer)
+        else:
+            what = "a state"
+            problems = (host_schema.check_state(module, answer["state"]) if "state" in answer
+                        else ["state: missing from the result"])
+        if not problems:
+            return ""
+        host = str(task_vars.get("inventory_hostname") or "the host")
+        return host_schema.contract_error(module, host, what, problems)
+
     def _enforce(self, task_vars: dict) -> bool:
         value = self._templar.template(task_vars.get("meddev_enforce", True))
         try:
@@ -74,24 +91,34 @@ class HostAction(ActionBase):
         if gathered.get("failed"):
             return {**result, "failed": True, "controls": [], "host_calls": 1,
                     "msg": f"gather failed, nothing was changed: {gathered.get('msg')}"}
+        # Before any plan: a bare string where a list belongs must not be read character by character.
+        contract = self._contract_error(task_vars, "gather", gathered)
+        if contract:
+            return {**result, "failed": True, "controls": [], "host_calls": 1, "msg": contract}
         try:
             plan = self.plan(desired, gathered["state"])
         except ArgumentError as error:
             return {**result, "failed": True, "msg": f"{error} (nothing was changed)", "controls": [],
                     "host_calls": 1}
 
-        calls, changed = 1, False
+        calls, changed, contract = 1, False, ""
         controls = list(plan.controls)
         result["changes_planned"], result["changes_applied"] = len(plan.changes), 0
         if plan.changes and enforce and not self._task.check_mode:
             applied = self._host("apply", {**self.host_args(desired),
                                            "changes": [c.as_host_dict() for c in plan.changes]}, task_vars)
             calls += 1
+            contract = self._contract_error(task_vars, "apply", applied)
+            if contract:  # nothing in it can be trusted: the count only if it is one
+                count = applied.get("applied")
+                valid = host_schema.type_name(count) == "integer" and count >= 0
+                applied = {"failed": True, "msg": contract, "applied": int(count) if valid else 0}
             result["changes_applied"] = int(applied.get("applied") or 0)
             changed = result["changes_applied"] > 0
             if "reboot_required" in applied:
                 result["reboot_required"] = bool(applied["reboot_required"])
-            controls = self._outcome(desired, plan, applied)
+            controls = self._outcome(desired, plan, applied) if not contract else [
+                c.with_status(FAILED, f"not verified: {contract}") if c.status == DRIFT else c for c in plan.controls]
             if applied.get("failed"):
                 # Shown even when every control ended in place (another run may have done them).
                 result["apply_error"] = str(applied.get("msg") or "apply failed")
@@ -118,6 +145,8 @@ class HostAction(ActionBase):
         result["msg"] = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no controls"
         if counts.get(FAILED):
             result["failed"] = True
+        if contract:
+            result.update(failed=True, msg=contract)
         return result
 
     def _outcome(self, desired, plan, applied: dict) -> list:

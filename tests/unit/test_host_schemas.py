@@ -9,6 +9,7 @@ action plugin plans, once to the end and once stopped by an injected fault after
 import importlib
 import json
 import pathlib
+from unittest import mock
 
 import pytest
 from reliability.rendered_catalog import render_catalog
@@ -145,3 +146,84 @@ def test_read_only_twins_refuse_apply_in_the_shape_of_their_schema(monkeypatch, 
     result = run_twin(monkeypatch, name, seeded(tmp_path, "lrm_instrument"), {"phase": "apply", **host_args})
     assert result["failed"]
     assert host_schema.check_apply_result(name, result) == []
+
+
+# --- at run time: the action plugins check what the host returns before planning on it ---------
+
+def run_action(monkeypatch, tmp_path, name: str, profile: str, tamper) -> tuple:
+    """The real action plugin over the twin, with ``tamper(phase, result)`` between host and plugin."""
+    state_dir, phases = seeded(tmp_path, profile), []
+
+    def execute_module(module_name, module_args, task_vars):
+        phases.append(module_args["phase"])
+        return tamper(module_args["phase"], run_twin(monkeypatch, name, state_dir, dict(module_args)))
+
+    action_class, args = ACTIONS[name]
+    task = mock.MagicMock(args=dict(args), async_val=0, check_mode=False, diff=False)
+    templar = mock.MagicMock()
+    templar.template.side_effect = lambda value: value
+    action = action_class(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), templar, None)
+    monkeypatch.setattr(action, "_execute_module", execute_module)
+    return action.run(task_vars={"inventory_hostname": "lrm-miseq-01"}), phases
+
+
+def untouched(_phase, result):
+    return result
+
+
+def test_a_valid_answer_passes_through_the_runtime_check(monkeypatch, tmp_path):
+    result, phases = run_action(monkeypatch, tmp_path, "firewall_policy", "lrm_instrument", untouched)
+    assert phases == ["gather", "apply"]
+    assert not result.get("failed"), result["msg"]
+    assert result["changes_applied"] == result["changes_planned"] > 0
+
+
+def test_a_bare_string_where_a_list_belongs_fails_before_any_plan(monkeypatch, tmp_path):
+    """A 1-item PowerShell pipeline comes back as a bare string: named, never read letter by letter."""
+    def one_value_unwrapped(phase, result):
+        result["state"]["exclusions"]["path"] = r"C:\Illumina"
+        return result
+
+    result, phases = run_action(monkeypatch, tmp_path, "defender_exclusion", "lrm_instrument", one_value_unwrapped)
+    assert phases == ["gather"]
+    assert result["failed"] and result["controls"] == [] and result["host_calls"] == 1
+    assert result["msg"] == ("defender_exclusion on lrm-miseq-01: the host returned a state that does not match "
+                             "the contract: state.exclusions.path: expected array, got string "
+                             "(docs/host-contract.md)")
+
+
+def test_a_gather_without_state_fails_clearly(monkeypatch, tmp_path):
+    result, phases = run_action(monkeypatch, tmp_path, "host_evidence", "lrm_instrument",
+                                lambda _phase, result: {"changed": False})
+    assert phases == ["gather"] and result["failed"]
+    assert "host_evidence on lrm-miseq-01: the host returned a state that does not match the contract: " \
+           "state: missing from the result" in result["msg"]
+
+
+def test_an_apply_result_outside_the_contract_fails_and_judges_nothing_fixed(monkeypatch, tmp_path):
+    def enabled_as_text(phase, result):
+        if phase == "apply":
+            result["state"]["rules"][0]["enabled"] = "True"
+        return result
+
+    result, phases = run_action(monkeypatch, tmp_path, "firewall_policy", "lrm_instrument", enabled_as_text)
+    assert phases == ["gather", "apply"]
+    assert result["failed"]
+    assert result["msg"].startswith("firewall_policy on lrm-miseq-01: the host returned an apply result that does "
+                                    "not match the contract: result.state.rules[0].enabled: expected boolean, "
+                                    "got string")
+    assert result["changes_applied"] == result["changes_planned"] > 0  # what the host said it did
+    statuses = {c["status"] for c in result["controls"]}
+    assert "fixed" not in statuses and "failed" in statuses
+    assert all(c["message"].startswith("not verified: ") for c in result["controls"] if c["status"] == "failed")
+
+
+def test_an_apply_count_that_is_not_a_number_counts_as_nothing(monkeypatch, tmp_path):
+    def count_as_text(phase, result):
+        if phase == "apply":
+            result["applied"] = "3"
+        return result
+
+    result, _phases = run_action(monkeypatch, tmp_path, "firewall_policy", "lrm_instrument", count_as_text)
+    assert result["failed"] and result["changes_applied"] == 0
+    assert "result.applied: expected integer, got string" in result["msg"]
