@@ -6,7 +6,7 @@ ANSIBLE_PLAYBOOK := $(BIN)/ansible-playbook
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test browser lab-reset investigate unit lint pwsh-syntax sanity molecule integration build bench bench-logscan ee-context changelog clean
+.PHONY: run test browser lab-reset investigate unit lint pwsh-syntax sanity molecule molecule-windows integration build bench bench-logscan ee-context changelog clean
 
 $(VENV)/.run-deps: requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,8 +65,13 @@ pwsh-syntax: $(VENV)/.dev-deps
 sanity: $(VENV)/.dev-deps
 	tests/tools/sanity.sh
 
+## make molecule: every simulated scenario; molecule/windows only when WINRM_HOST is set, else SKIPPED.
 molecule: $(VENV)/.dev-deps
-	for scenario in $$(ls molecule); do $(BIN)/molecule test -s $$scenario || exit 1; done
+	tests/tools/molecule_scenarios.sh all
+
+## make molecule-windows: molecule/windows against the real host in WINRM_HOST (docs/windows-test-host.md).
+molecule-windows: $(VENV)/.dev-deps
+	tests/tools/molecule_scenarios.sh windows
 
 build: $(VENV)/.run-deps
 	mkdir -p build
