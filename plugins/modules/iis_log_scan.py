@@ -84,7 +84,7 @@ import fnmatch
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.meddev.hardening.plugins.module_utils.iis_logs import Scan
-from ansible_collections.meddev.hardening.plugins.module_utils.winsim import SimHost, run_host_module
+from ansible_collections.meddev.hardening.plugins.module_utils.winsim import SimError, SimHost, run_host_module
 
 HOST_ARGUMENT_SPEC = {
     "phase": {"type": "str", "required": True, "choices": ["gather"]},
@@ -97,18 +97,32 @@ HOST_ARGUMENT_SPEC = {
 }
 
 
+# The share mode MeddevLogScan.cs opens a log with (FileShare.ReadWrite | FileShare.Delete): http.sys
+# keeps today's log open for writing, so anything less fails with a sharing violation.
+LOG_SHARE = frozenset(("Read", "Write", "Delete"))
+
+
 def scan(host: SimHost, params: dict) -> dict:
+    """The .ps1's walk: site folders matching the pattern, then their *.log files, both in ordinal
+    name order, hidden ones included; each log named root\\site\\file as the options spell the root."""
     result = Scan(params["indicators"], params["since"], params["max_findings"], params["max_line_bytes"])
+    pattern = params["site_pattern"].lower()
     for root in params["log_roots"]:
         folder = host.windows_path(root)
         if not folder.is_dir():
             continue
-        for site in sorted(p for p in folder.iterdir() if p.is_dir()):
-            if not fnmatch.fnmatch(site.name.lower(), params["site_pattern"].lower()):
-                continue
-            for log in sorted(p for p in site.iterdir() if p.is_file() and p.suffix.lower() == ".log"):
-                with open(log, "rb") as handle:
-                    result.scan_file(f"{root}\\{site.name}\\{log.name}", handle)
+        base = root.rstrip("\\")
+        sites = sorted(p.name for p in folder.iterdir() if p.is_dir() and fnmatch.fnmatchcase(p.name.lower(), pattern))
+        for site in sites:
+            logs = sorted(p.name for p in (folder / site).iterdir() if p.is_file() and p.name.lower().endswith(".log"))
+            for log in logs:
+                path = f"{base}\\{site}\\{log}"
+                try:
+                    handle = host.open_read(path, LOG_SHARE)
+                except (SimError, OSError) as error:
+                    raise SimError(f"cannot read the log {path}: {error}") from None
+                with handle:
+                    result.scan_file(path, handle)
     return result.result()
 
 
