@@ -99,3 +99,51 @@ def test_passive_defender_and_third_party_av_are_manual_with_the_exact_list():
 def test_directview_is_refused_whatever_is_declared():
     plan = defender.plan(desired([path(r"C:\Illumina")], products=["carestream_directview"]), host())
     assert plan.changes == () and plan.controls[0].id == "AV-SUPPORTED" and "SRC-CS-6" in plan.controls[0].message
+
+
+@pytest.mark.parametrize("value", [r"C:\Illumina", None, 5])
+def test_a_state_list_that_is_not_a_list_is_refused_not_iterated(value):
+    # A PowerShell function that returns one value through the pipeline hands over a bare string
+    # (none: $null); iterating it would compare single characters with the declared exclusions.
+    gathered = host()
+    gathered["exclusions"]["path"] = value
+    with pytest.raises(ArgumentError, match="must be a list of strings") as error:
+        defender.plan(desired([path(r"C:\Illumina")]), gathered)
+    assert error.value.variable == "host state exclusions.path"
+    gathered = host()
+    gathered["policy"]["process"] = value
+    with pytest.raises(ArgumentError, match=r"host state policy\.process"):
+        defender.plan(desired([path(r"C:\Illumina")]), gathered)
+
+
+PLACEHOLDER = "N/A: Must be and administrator to view exclusions"
+
+
+@pytest.mark.parametrize("gathered", [
+    {**host(), "exclusions_hidden": True},
+    host(paths=[PLACEHOLDER]),  # a placeholder that reached the planner is never an exclusion either
+])
+def test_exclusions_hidden_from_local_admins_are_manual_never_added(gathered):
+    plan = defender.plan(desired([path(r"C:\Illumina")]), gathered)
+    by_id = {c.id: c for c in plan.controls}
+    assert plan.changes == ()
+    exclusion = by_id[r"AV-EXCL-PATH:C:\Illumina"]
+    assert exclusion.status == "manual" and "HideExclusionsFromLocalAdmins" in exclusion.message
+    assert exclusion.actual == "unknown (hidden by policy)"
+    assert by_id["AV-DEFENDER"].status == "manual"
+
+
+def test_hidden_lists_still_count_policy_exclusions_and_remove_nothing():
+    gathered = {**host(policy=[r"C:\Illumina"]), "exclusions_hidden": True,
+                "owned_text": json.dumps({"exclusions": [{"kind": "path", "value": r"C:\Old"}]})}
+    present = defender.plan(desired([path(r"C:\Illumina")], exclusive=True), gathered)
+    assert present.changes == ()
+    assert next(c for c in present.controls if c.id.startswith("AV-EXCL")).status == "compliant"
+    absent = defender.plan(desired([path(r"C:\Old")], state="absent"), gathered)
+    assert absent.changes == () and absent.controls[-1].status == "manual"
+
+
+def test_running_mode_not_reported_is_manual_and_says_so():
+    plan = defender.plan(desired([path(r"C:\Illumina")]), host(running_mode=None))
+    control = next(c for c in plan.controls if c.id == "AV-DEFENDER")
+    assert plan.changes == () and control.status == "manual" and "AMRunningMode" in control.message

@@ -76,3 +76,37 @@ def test_bad_input_names_the_variable(option, value, variable):
     with pytest.raises(ArgumentError) as error:
         desired(**{option: value})
     assert error.value.variable == variable
+
+
+def test_restore_names_the_file_as_the_quarantine_store_lists_it():
+    listed = r"c:\program files\iq-webx\PACS\php\licgen.exe"
+    plan = iqwebx.plan(desired(), gathered(quarantine=[{"threat": "Trojan:Win32/Rundas.B", "path": listed}]))
+    restore = next(c for c in plan.changes if c.kind == "restore_quarantine")
+    assert restore.params == {"threat": "Trojan:Win32/Rundas.B", "path": listed}
+
+
+def test_detection_history_alone_is_not_a_restore():
+    plan = iqwebx.plan(desired(), gathered(detections=[{"time": "2017-09-14T08:12:40Z", "threat": "x"}],
+                                           quarantine_error="MpCmdRun -Restore -ListAll exit 2: CmdTool: Failed"),
+                       {"sha256": SHA, "content": "TVo="})
+    assert kinds(plan) == ["add_exclusion", "write_artifact", "write_evidence"]
+    licgen = next(c for c in plan.controls if c.id == "IQW-LICGEN")
+    assert "verified artifact" in licgen.message
+    refused = iqwebx.plan(desired(artifacts={}), gathered(quarantine_error="MpCmdRun -Restore -ListAll exit 2: x"))
+    assert "could not be listed: MpCmdRun -Restore -ListAll exit 2" in next(
+        c for c in refused.controls if c.id == "IQW-LICGEN").message
+
+
+def test_hidden_exclusions_are_manual_and_not_added_again_every_run():
+    plan = iqwebx.plan(desired(), gathered(exclusions_hidden=True, licgen_present=True,
+                                           login={"status": 200, "length": 10}, evidence_text='{"time": "x"}'))
+    assert plan.changes == ()
+    control = next(c for c in plan.controls if c.id == "IQW-EXCLUSION")
+    assert control.status == "manual" and "HideExclusionsFromLocalAdmins" in control.message
+
+
+@pytest.mark.parametrize(("key", "value"), [("exclusions", TARGET), ("exclusions", None),
+                                            ("quarantine", {"threat": "x", "path": TARGET}), ("detections", "x")])
+def test_a_malformed_host_list_is_refused(key, value):
+    with pytest.raises(ArgumentError, match=f"host state {key}"):
+        iqwebx.plan(desired(), gathered(**{key: value}))
