@@ -317,17 +317,48 @@ def canonical_profile_names(value, variable: str) -> list:
 
 # -- plan ----------------------------------------------------------------------------------------
 
+def effective_profiles(profiles: dict) -> dict:
+    """Each profile's settings as the firewall applies them: Group Policy's value where it sets one.
+
+    The host reports the local (PersistentStore) values, the effective (ActiveStore) ones, and which
+    settings Group Policy sets (``set_by_gpo``); a local value GPO overrides is not in force.
+    """
+    out = {}
+    for name, settings in (profiles or {}).items():
+        merged = dict(settings)
+        for key in gpo_settings(settings):
+            merged[key] = (settings.get("effective") or {}).get(key, settings.get(key))
+        out[name] = merged
+    return out
+
+
+def gpo_settings(settings: dict) -> set:
+    return set(settings.get("set_by_gpo") or ()) & {"enabled", "default_inbound_action"}
+
+
+def _gpo_control(control: Control, shown: str, ok: bool) -> Control:
+    """A setting Group Policy owns: reported with its value, never changed here."""
+    message = f"set by Group Policy: {shown}"
+    if ok:
+        return control.with_status(COMPLIANT, message)
+    return control.with_status(MANUAL, f"{message}; a local change would have no effect, change the GPO")
+
+
 def _profile_plan(desired: Desired, profiles: dict):
     controls, changes = [], []
     for name in PROFILES:
-        current = profiles.get(name) or {}
+        local = profiles.get(name) or {}
+        current = effective_profiles({name: local})[name]
+        owned_by_gpo = gpo_settings(local)
         if name in desired.profiles_enabled:
             ok = bool(current.get("enabled"))
             control = Control(f"FW-PROFILE-{name.upper()}", f"Firewall enabled on the {name} profile",
                               SRC_PROFILES, "enabled", "enabled" if ok else "disabled",
                               COMPLIANT if ok else DRIFT)
+            if "enabled" in owned_by_gpo:
+                control = _gpo_control(control, f"Enabled={ok}", ok)
             controls.append(control)
-            if not ok:
+            if control.status == DRIFT:
                 changes.append(Change(control.id, "set_profile", {"profile": name, "enabled": True},
                                       "Enabled=False", "Enabled=True"))
         if name in desired.default_inbound_block:
@@ -337,8 +368,10 @@ def _profile_plan(desired: Desired, profiles: dict):
                               f"Inbound traffic blocked by default on the {name} profile",
                               ("SRC-PMR-1",), "DefaultInboundAction=Block", f"DefaultInboundAction={action}",
                               COMPLIANT if ok else DRIFT)
+            if "default_inbound_action" in owned_by_gpo:
+                control = _gpo_control(control, f"DefaultInboundAction={action}", ok)
             controls.append(control)
-            if not ok:
+            if control.status == DRIFT:
                 changes.append(Change(control.id, "set_profile",
                                       {"profile": name, "default_inbound_action": "Block"},
                                       f"DefaultInboundAction={action}", "DefaultInboundAction=Block"))
@@ -358,6 +391,10 @@ def _rule_plan(desired: Desired, owned: dict, keep_management):
             controls.append(control)
             if not ok:
                 kind = "create_rule" if current is None else "update_rule"
+                if current is not None and current.protocol != item.rule.protocol:
+                    # Set-NetFirewallRule keeps the old ports on a protocol change (and Windows
+                    # refuses ports with protocol Any): the rule is removed and created again.
+                    kind = "replace_rule"
                 creates.append(Change(control.id, kind, {"rule": item.rule.host_dict(desired.group)},
                                       actual, item.rule.render()))
     absent = desired.state == "absent"
@@ -420,25 +457,40 @@ def _winrm_open(profile: str, settings: dict, rules) -> bool:
         admits_winrm(r) and (r.profiles == ("Any",) or profile.capitalize() in r.profiles) for r in rules)
 
 
-def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list, removes: list):
-    """Refuse a plan that turns WinRM from admitted to blocked on any profile."""
+def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list, *, removes: list, replaces: list):
+    """Refuse a plan that turns WinRM from admitted to blocked on any profile, at its end or while
+    a replaced rule is absent (it is removed, then created again under its name).
+
+    Profile settings are the effective ones (Group Policy's where it sets them; the plan never
+    changes those); WinRM rules pushed by Group Policy are among ``winrm_rules`` and count.
+    """
     foreign = [rule_from_host(r) for r in gathered.get("winrm_rules") or []]
     removed = {c.params["name"].lower() for c in removes}
+    replaced = {c.params["rule"]["name"].lower() for c in replaces}
     after = {k: r for k, r in owned.items() if k not in removed}
     if desired.state == "present":
         after.update({d.rule.name.lower(): d.rule for d in desired.rules})
+    # Replacements run after every create and update, before profile changes and removals.
+    during = {k: r for k, r in {**owned, **after}.items() if k not in replaced}
+    profiles = effective_profiles(gathered.get("profiles") or {})
     for name in PROFILES:
-        before = dict((gathered.get("profiles") or {}).get(name) or {})
+        before = dict(profiles.get(name) or {})
         settings = dict(before)
         for change in changes:
             if change.kind == "set_profile" and change.params["profile"] == name:
                 settings.update({k: v for k, v in change.params.items() if k != "profile"})
-        if (_winrm_open(name, before, foreign + list(owned.values()))
-                and not _winrm_open(name, settings, foreign + list(after.values()))):
+        if not _winrm_open(name, before, foreign + list(owned.values())):
+            continue
+        if not _winrm_open(name, settings, foreign + list(after.values())):
             raise ArgumentError(f"{desired.prefix}management_networks", f"this change would block inbound WinRM (TCP "
                                 f"5985/5986) on the {name} profile: after it, no enabled inbound allow "
                                 "rule for WinRM covers that profile. Declare the networks management "
                                 "connects from so a WinRM allow rule is created first")
+        if replaced and not _winrm_open(name, before, foreign + list(during.values())):
+            raise ArgumentError(f"{desired.prefix}rules", f"changing the protocol of {', '.join(sorted(replaced))} "
+                                "removes and re-creates the rule, and while it is absent no other enabled inbound "
+                                f"allow rule admits WinRM (TCP 5985/5986) on the {name} profile. Declare "
+                                f"{desired.prefix}management_networks first, or keep the protocol")
 
 
 def plan(desired: Desired, gathered: dict) -> Plan:
@@ -448,13 +500,20 @@ def plan(desired: Desired, gathered: dict) -> Plan:
         if str(item.get("group", "")) == desired.group:
             rule = rule_from_host(item)
             owned[rule.name.lower()] = rule
-    profiles = gathered.get("profiles") or {}
+    local_profiles = gathered.get("profiles") or {}
+    profiles = effective_profiles(local_profiles)
     controls, changes = [], []
     if desired.state == "present":
-        controls, changes = _profile_plan(desired, profiles)
+        controls, changes = _profile_plan(desired, local_profiles)
     foreign = [rule_from_host(r) for r in gathered.get("winrm_rules") or []]
-    rule_controls, creates, removes = _rule_plan(
+    rule_controls, rule_changes, removes = _rule_plan(
         desired, owned, keep_management=lambda rule: _management_needed(rule, profiles, foreign))
-    _lockout_guard(desired, gathered, owned, changes, removes)
-    # Order matters for safety: allow rules first, then profiles, removals last.
-    return Plan(tuple(rule_controls + controls), tuple(creates + changes + removes))
+    creates = [c for c in rule_changes if c.kind != "replace_rule"]
+    replaces = [c for c in rule_changes if c.kind == "replace_rule"]
+    _lockout_guard(desired, gathered, owned, changes, removes=removes, replaces=replaces)
+    gpo_rules = sorted(r["name"] for r in gathered.get("winrm_rules") or []
+                       if r.get("policy_store_source_type") == "GroupPolicy")
+    # Order matters for safety: allow rules first (replacements once every new rule exists), then
+    # profiles, removals last.
+    return Plan(tuple(rule_controls + controls), tuple(creates + replaces + changes + removes),
+                facts={"gpo_winrm_rules": gpo_rules} if gpo_rules else {})

@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Host side of meddev.hardening.firewall_policy (contract: docs/host-contract.md).
-# phase=gather returns the profiles, the rules in the owned group, and the other enabled
-# inbound allow rules that admit WinRM. phase=apply carries out the planned changes in order
+# phase=gather returns the profiles (local, effective, and which settings Group Policy sets),
+# the rules in the owned group, and the other enabled inbound allow rules that admit WinRM,
+# Group Policy's included. phase=apply carries out the planned changes in order
 # and reports how many were applied. All values arrive as module options and are passed to
 # the NetSecurity cmdlets as parameters, never built into command text.
 
@@ -23,7 +24,7 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $group = $module.Params.rule_group
 
 function ConvertTo-ContractRule {
-    param($Rule, $PortFilter, $AddressFilter)
+    param($Rule, $PortFilter, $AddressFilter, [string]$SourceType = 'Local')
     @{
         name = $Rule.Name
         display_name = $Rule.DisplayName
@@ -37,40 +38,79 @@ function ConvertTo-ContractRule {
         remote_ports = @($PortFilter.RemotePort)
         remote_addresses = @($AddressFilter.RemoteAddress)
         profiles = @(([string]$Rule.Profile) -split ', ')
+        policy_store_source_type = $SourceType
+        policy_store_source = [string]$Rule.PolicyStoreSource
     }
 }
 
-function Get-FirewallState {
+function Get-ProfileState {
+    # PersistentStore (the cmdlets' default) holds the local settings this module changes;
+    # ActiveStore the effective ones; RSOP only what Group Policy sets, NotConfigured elsewhere.
+    # A setting Group Policy sets is reported, never changed: GPO overrides the local value.
+    # (docset/winserver2019-ps/NetSecurity/Get-NetFirewallProfile.md, -PolicyStore)
+    $active = @{}
+    foreach ($fwProfile in Get-NetFirewallProfile -All -PolicyStore ActiveStore) { $active[$fwProfile.Name] = $fwProfile }
+    $policy = @{}
+    foreach ($fwProfile in Get-NetFirewallProfile -All -PolicyStore RSOP) { $policy[$fwProfile.Name] = $fwProfile }
     $profiles = @{}
-    foreach ($fwProfile in Get-NetFirewallProfile) {
+    foreach ($fwProfile in Get-NetFirewallProfile -All) {
+        $effective = $active[$fwProfile.Name]
+        $gpo = $policy[$fwProfile.Name]
+        $setByGpo = [System.Collections.Generic.List[string]]@()
+        if ($null -ne $gpo -and [string]$gpo.Enabled -ne 'NotConfigured') { $setByGpo.Add('enabled') }
+        if ($null -ne $gpo -and [string]$gpo.DefaultInboundAction -ne 'NotConfigured') {
+            $setByGpo.Add('default_inbound_action')
+        }
         $profiles[$fwProfile.Name.ToLowerInvariant()] = @{
             enabled = ([string]$fwProfile.Enabled -eq 'True')
             default_inbound_action = [string]$fwProfile.DefaultInboundAction
+            effective = @{
+                enabled = ([string]$effective.Enabled -eq 'True')
+                default_inbound_action = [string]$effective.DefaultInboundAction
+            }
+            set_by_gpo = $setByGpo.ToArray()
         }
     }
+    $profiles
+}
+
+function Test-AdmitsWinRM {
+    param($Rule, $PortFilter)
+    ([string]$Rule.Enabled -eq 'True') -and ([string]$Rule.Direction -eq 'Inbound') -and
+    ([string]$Rule.Action -eq 'Allow') -and ($PortFilter.Protocol -in 'TCP', 'Any') -and
+    (@($PortFilter.LocalPort | Where-Object { $_ -in '5985', '5986', 'Any' }).Count -gt 0)
+}
+
+function Get-FirewallState {
+    # Owned rules from PersistentStore: the store New-/Set-/Remove-NetFirewallRule change.
     # One query per filter type, joined on InstanceID: far faster than a query per rule.
     $ports = @{}
     foreach ($filter in Get-NetFirewallPortFilter -All) { $ports[$filter.InstanceID] = $filter }
     $addresses = @{}
     foreach ($filter in Get-NetFirewallAddressFilter -All) { $addresses[$filter.InstanceID] = $filter }
-
     $owned = [System.Collections.Generic.List[object]]@()
-    $winrm = [System.Collections.Generic.List[object]]@()
-    foreach ($rule in Get-NetFirewallRule) {
-        $port = $ports[$rule.InstanceID]
-        $address = $addresses[$rule.InstanceID]
+    foreach ($rule in Get-NetFirewallRule -All) {
         if ($rule.Group -eq $group) {
-            $owned.Add((ConvertTo-ContractRule -Rule $rule -PortFilter $port -AddressFilter $address))
-            continue
-        }
-        $admitsWinRM = ([string]$rule.Enabled -eq 'True') -and ([string]$rule.Direction -eq 'Inbound') -and
-            ([string]$rule.Action -eq 'Allow') -and ($port.Protocol -in 'TCP', 'Any') -and
-            (@($port.LocalPort | Where-Object { $_ -in '5985', '5986', 'Any' }).Count -gt 0)
-        if ($admitsWinRM) {
-            $winrm.Add((ConvertTo-ContractRule -Rule $rule -PortFilter $port -AddressFilter $address))
+            $owned.Add((ConvertTo-ContractRule -Rule $rule -PortFilter $ports[$rule.InstanceID] -AddressFilter $addresses[$rule.InstanceID]))
         }
     }
-    @{ profiles = $profiles; rules = $owned.ToArray(); winrm_rules = $winrm.ToArray() }
+    # Other rules admitting WinRM from ActiveStore, the effective policy: local rules and those
+    # pushed by Group Policy (PolicyStoreSourceType GroupPolicy; -TracePolicyStore fills
+    # PolicyStoreSource with the GPO's name). docset/winserver2019-ps/NetSecurity/Get-NetFirewallRule.md
+    $activePorts = @{}
+    foreach ($filter in Get-NetFirewallPortFilter -All -PolicyStore ActiveStore) { $activePorts[$filter.InstanceID] = $filter }
+    $activeAddresses = @{}
+    foreach ($filter in Get-NetFirewallAddressFilter -All -PolicyStore ActiveStore) { $activeAddresses[$filter.InstanceID] = $filter }
+    $winrm = [System.Collections.Generic.List[object]]@()
+    foreach ($rule in Get-NetFirewallRule -All -PolicyStore ActiveStore -TracePolicyStore) {
+        $port = $activePorts[$rule.InstanceID]
+        $sourceType = [string]$rule.PolicyStoreSourceType
+        if ($null -eq $port -or ($rule.Group -eq $group -and $sourceType -eq 'Local')) { continue }
+        if (Test-AdmitsWinRM -Rule $rule -PortFilter $port) {
+            $winrm.Add((ConvertTo-ContractRule -Rule $rule -PortFilter $port -AddressFilter $activeAddresses[$rule.InstanceID] -SourceType $sourceType))
+        }
+    }
+    @{ profiles = Get-ProfileState; rules = $owned.ToArray(); winrm_rules = $winrm.ToArray() }
 }
 
 function Get-RuleParameter {
@@ -122,12 +162,28 @@ function Invoke-Change {
             New-NetFirewallRule -Name $Change.rule.name -Group $group @params -ErrorAction Stop | Out-Null
         }
         'update_rule' {
-            $null = Get-OwnedRule -Name $Change.rule.name
+            $rule = Get-OwnedRule -Name $Change.rule.name
+            # Set-NetFirewallRule keeps the port filter's ports when only -Protocol changes, and
+            # refuses ports with protocol Any: a protocol change is a replace_rule.
+            $filter = Get-NetFirewallPortFilter -AssociatedNetFirewallRule $rule -ErrorAction Stop
+            if ([string]$filter.Protocol -ne $Change.rule.protocol) {
+                throw ('rule {0}: protocol {1} -> {2} needs replace_rule, not update_rule' -f $Change.rule.name,
+                    $filter.Protocol, $Change.rule.protocol)
+            }
             $params = Get-RuleParameter -Rule $Change.rule
             # Set-NetFirewallRule identifies by -Name; the display name is changed via -NewDisplayName.
             $params.NewDisplayName = $params.DisplayName
             $params.Remove('DisplayName')
             Set-NetFirewallRule -Name $Change.rule.name @params -ErrorAction Stop
+        }
+        'replace_rule' {
+            # A protocol change: remove the rule, then create it under the same name. Never the WinRM
+            # path: mgmt-winrm is always TCP, and the plan (module_utils/firewall.py, _lockout_guard)
+            # refuses a replacement unless WinRM stays admitted while the rule is absent.
+            $null = Get-OwnedRule -Name $Change.rule.name
+            $params = Get-RuleParameter -Rule $Change.rule
+            Remove-NetFirewallRule -Name $Change.rule.name -ErrorAction Stop
+            New-NetFirewallRule -Name $Change.rule.name -Group $group @params -ErrorAction Stop | Out-Null
         }
         'remove_rule' {
             $null = Get-OwnedRule -Name $Change.name

@@ -204,75 +204,143 @@ def _display_address(text: str) -> str:
     return network.with_prefixlen
 
 
-def _contract_rule(rule: dict) -> dict:
+# Contract setting name -> Get-NetFirewallProfile property.
+PROFILE_SETTINGS = {"enabled": "Enabled", "default_inbound_action": "DefaultInboundAction"}
+
+
+def _contract_rule(rule: dict, source_type: str = "Local") -> dict:
     return {
         "name": rule["Name"], "display_name": rule["DisplayName"], "description": rule["Description"],
         "group": rule["Group"], "direction": rule["Direction"], "action": rule["Action"],
         "enabled": rule["Enabled"], "protocol": rule["Protocol"], "local_ports": rule["LocalPort"],
         "remote_ports": rule["RemotePort"], "remote_addresses": rule["RemoteAddress"],
         "profiles": rule["Profile"].split(", "),
+        "policy_store_source_type": source_type, "policy_store_source": rule.get("PolicyStoreSource", ""),
     }
+
+
+def _admits_winrm(rule: dict) -> bool:
+    return (rule["Enabled"] and rule["Direction"] == "Inbound" and rule["Action"] == "Allow"
+            and rule["Protocol"] in ("TCP", "Any")
+            and bool(WINRM & set(rule["LocalPort"]) or "Any" in rule["LocalPort"]))
+
+
+def _gpo(state: dict) -> dict:
+    """What Group Policy pushes (firewall.json "gpo"): profile settings and rules. The .ps1 reads
+    them from the RSOP and ActiveStore policy stores; PersistentStore never shows them."""
+    return state.get("gpo") or {}
 
 
 def gather(state: dict, group: str) -> dict:
-    profiles = {
-        name.lower(): {"enabled": p["Enabled"], "default_inbound_action": p["DefaultInboundAction"]}
-        for name, p in state.get("profiles", {}).items()
-    }
+    gpo = _gpo(state)
+    profiles = {}
+    for name, local in state.get("profiles", {}).items():
+        pushed = (gpo.get("profiles") or {}).get(name) or {}
+        effective = {**local, **pushed}  # Group Policy wins over the local store
+        profiles[name.lower()] = {
+            "enabled": local["Enabled"], "default_inbound_action": local["DefaultInboundAction"],
+            "effective": {"enabled": effective["Enabled"], "default_inbound_action": effective["DefaultInboundAction"]},
+            "set_by_gpo": [key for key, prop in PROFILE_SETTINGS.items() if prop in pushed],
+        }
     rules = state.get("rules", [])
     owned = [_contract_rule(r) for r in rules if r["Group"] == group]
-    winrm = [_contract_rule(r) for r in rules
-             if r["Group"] != group and r["Enabled"] and r["Direction"] == "Inbound"
-             and r["Action"] == "Allow" and r["Protocol"] in ("TCP", "Any")
-             and (WINRM & set(r["LocalPort"]) or r["LocalPort"] == ["Any"])]
+    winrm = [_contract_rule(r) for r in rules if r["Group"] != group and _admits_winrm(r)]
+    winrm += [_contract_rule(r, "GroupPolicy") for r in gpo.get("rules") or [] if _admits_winrm(r)]
     return {"profiles": profiles, "rules": owned, "winrm_rules": winrm}
 
 
 def _find(state: dict, name: str):
+    """Get-NetFirewallRule -Name in PersistentStore: rules pushed by Group Policy are not there."""
     return next((r for r in state["rules"] if r["Name"].lower() == name.lower()), None)
 
 
-def _windows_rule(spec: dict, group: str) -> dict:
-    protocol = spec["protocol"]
-    if protocol not in ("TCP", "UDP", "Any"):
-        raise SimError(f"invalid protocol {protocol!r}")
+def rule_parameters(spec: dict) -> dict:
+    """The parameters firewall_policy.ps1 (Get-RuleParameter) passes to New-/Set-NetFirewallRule."""
     ports = (spec.get("local_ports") or ["Any"], spec.get("remote_ports") or ["Any"])
-    if protocol == "Any" and ports != (["Any"], ["Any"]):
-        raise SimError("The port filter cannot be used with protocol Any")
-    if spec["direction"] not in ("Inbound", "Outbound") or spec["action"] not in ("Allow", "Block"):
-        raise SimError("invalid direction or action")
-    return {
-        "Name": spec["name"], "DisplayName": spec["display_name"], "Description": spec.get("description", ""),
-        "Group": group, "Direction": spec["direction"], "Action": spec["action"],
-        "Enabled": bool(spec["enabled"]), "Protocol": protocol, "LocalPort": ports[0], "RemotePort": ports[1],
-        "RemoteAddress": [_display_address(a) for a in spec.get("remote_addresses") or ["Any"]],
+    if spec["protocol"] == "Any" and ports != (["Any"], ["Any"]):
+        # The .ps1 would drop these ports silently; a plan that sends them is wrong: refuse.
+        raise SimError("The port filter cannot be used with protocol Any: a port needs protocol TCP or UDP")
+    params = {
+        "DisplayName": spec["display_name"], "Description": spec.get("description", ""),
+        "Direction": spec["direction"], "Action": spec["action"], "Enabled": bool(spec["enabled"]),
+        "Protocol": spec["protocol"], "RemoteAddress": list(spec.get("remote_addresses") or ["Any"]),
         "Profile": ", ".join(spec.get("profiles") or ["Any"]),
     }
+    if spec["protocol"] != "Any":  # Windows refuses ports with protocol Any: none are sent then
+        params["LocalPort"] = list(spec.get("local_ports") or ["Any"])
+        params["RemotePort"] = list(spec.get("remote_ports") or ["Any"])
+    return params
+
+
+def _checked(rule: dict) -> dict:
+    """Refuse what the NetSecurity cmdlets refuse (docset/winserver2019-ps/NetSecurity/Set-NetFirewallRule.md,
+    -Protocol: with a port the protocol must be TCP or UDP)."""
+    if rule["Protocol"] not in ("TCP", "UDP", "Any"):
+        raise SimError(f"invalid protocol {rule['Protocol']!r}")
+    if rule["Protocol"] == "Any" and (rule["LocalPort"], rule["RemotePort"]) != (["Any"], ["Any"]):
+        raise SimError("The port filter cannot be used with protocol Any: a port needs protocol TCP or UDP")
+    if rule["Direction"] not in ("Inbound", "Outbound") or rule["Action"] not in ("Allow", "Block"):
+        raise SimError("invalid direction or action")
+    rule["RemoteAddress"] = [_display_address(a) for a in rule["RemoteAddress"]]
+    return rule
+
+
+def _new_rule(name: str, group: str, params: dict) -> dict:
+    """New-NetFirewallRule: what is not given takes Windows' default (Any)."""
+    return _checked({
+        "Name": name, "DisplayName": params["DisplayName"], "Description": params.get("Description", ""),
+        "Group": group, "Direction": params["Direction"], "Action": params["Action"], "Enabled": params["Enabled"],
+        "Protocol": params["Protocol"], "LocalPort": params.get("LocalPort", ["Any"]),
+        "RemotePort": params.get("RemotePort", ["Any"]), "RemoteAddress": params["RemoteAddress"],
+        "Profile": params["Profile"],
+    })
+
+
+def _set_rule(current: dict, params: dict) -> dict:
+    """Set-NetFirewallRule: only the given parameters change; the port filter keeps its ports."""
+    return _checked({**current, **params})  # the .ps1 passes DisplayName as -NewDisplayName
+
+
+def _set_profile(state: dict, change: dict) -> None:
+    name = change["profile"].capitalize()
+    pushed = ((_gpo(state).get("profiles") or {}).get(name)) or {}
+    profile = state["profiles"][name]
+    for key, prop in PROFILE_SETTINGS.items():
+        if key not in change:
+            continue
+        if prop in pushed:  # Windows stores the local value, which has no effect; refuse instead
+            raise SimError(f"{prop} of the {name} profile is set by Group Policy ({pushed[prop]}): the local "
+                           "value would have no effect")
+        profile[prop] = bool(change[key]) if key == "enabled" else change[key]
 
 
 def apply_change(state: dict, change: dict, group: str) -> None:
     """Carry out one change as the NetSecurity cmdlets would (strict where Windows is)."""
     kind = change.get("kind")
     if kind == "set_profile":
-        profile = state["profiles"][change["profile"].capitalize()]
-        if "enabled" in change:
-            profile["Enabled"] = bool(change["enabled"])
-        if "default_inbound_action" in change:
-            profile["DefaultInboundAction"] = change["default_inbound_action"]
+        _set_profile(state, change)
     elif kind == "create_rule":
         if _find(state, change["rule"]["name"]) is not None:
             raise SimError("Cannot create a file when that file already exists.")
-        state["rules"].append(_windows_rule(change["rule"], group))
-    elif kind in ("update_rule", "remove_rule"):
-        name = change["rule"]["name"] if kind == "update_rule" else change["name"]
+        state["rules"].append(_new_rule(change["rule"]["name"], group, rule_parameters(change["rule"])))
+    elif kind in ("update_rule", "replace_rule", "remove_rule"):
+        name = change["name"] if kind == "remove_rule" else change["rule"]["name"]
         current = _find(state, name)
         if current is None:
             raise SimError(f"No MSFT_NetFirewallRule objects found with property 'Name' equal to '{name}'.")
         if current["Group"] != group:
             raise SimError(f"refusing to change rule {name!r}: it is not in the group {group!r}")
-        state["rules"].remove(current)
+        index = state["rules"].index(current)
         if kind == "update_rule":
-            state["rules"].append(_windows_rule(change["rule"], group))
+            if current["Protocol"] != change["rule"]["protocol"]:
+                raise SimError(f"rule {name}: protocol {current['Protocol']} -> {change['rule']['protocol']} "
+                               "needs replace_rule, not update_rule")
+            state["rules"][index] = _set_rule(current, rule_parameters(change["rule"]))
+        elif kind == "replace_rule":  # Remove-NetFirewallRule, then New-NetFirewallRule under the same name
+            del state["rules"][index]
+            state["rules"].append(_new_rule(name, group, rule_parameters(change["rule"])))
+        else:
+            del state["rules"][index]
     else:
         raise SimError(f"unknown change kind {kind!r}")
 
