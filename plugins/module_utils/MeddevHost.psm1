@@ -28,7 +28,13 @@ Function Invoke-MeddevHostModule {
         [Parameter(Mandatory = $true)] [scriptblock] $Gather,
         [Parameter(Mandatory = $true)] [scriptblock] $Apply
     )
-    $lock = New-Object -TypeName System.Threading.Mutex -ArgumentList $false, $script:HostLockName
+    $lock = Open-MeddevHostLock
+    if ($null -eq $lock) {
+        $Module.FailJson(('the host lock {0} exists but this account may not wait on it (it was created ' +
+                'by a run under another identity without access for Administrators); nothing was changed. ' +
+                'Run as a member of Administrators or as SYSTEM, or again when the other run has ' +
+                'ended') -f $script:HostLockName)
+    }
     try {
         $acquired = $lock.WaitOne([TimeSpan]::FromSeconds($script:HostLockTimeoutSeconds))
     }
@@ -48,6 +54,46 @@ Function Invoke-MeddevHostModule {
         $lock.ReleaseMutex()
         $lock.Dispose()
     }
+}
+
+Function Open-MeddevHostLock {
+    <#
+    .SYNOPSIS
+    Opens (or creates) the host mutex so that every administrator identity can wait on it; $null if
+    it exists with an ACL that does not let this identity wait on it and release it.
+    #>
+    # The default DACL of a named mutex comes from its creator's token, so a run under another
+    # identity (a second engineer, the nightly job as SYSTEM) got UnauthorizedAccessException
+    # instead of waiting. Administrators (S-1-5-32-544) and SYSTEM (S-1-5-18) get FullControl.
+    # Mutex(Boolean, String, out Boolean, MutexSecurity), MutexAccessRule, MutexRights: .NET
+    # Framework 2.0-4.8 (dotnet-api-docs xml/System.Threading/Mutex.xml,
+    # xml/System.Security.AccessControl/MutexAccessRule.xml).
+    $security = [System.Security.AccessControl.MutexSecurity]::new()
+    foreach ($sid in @('S-1-5-32-544', 'S-1-5-18')) {
+        $rule = [System.Security.AccessControl.MutexAccessRule]::new(
+            [System.Security.Principal.SecurityIdentifier]::new($sid),
+            [System.Security.AccessControl.MutexRights]::FullControl,
+            [System.Security.AccessControl.AccessControlType]::Allow)
+        $security.AddAccessRule($rule)
+    }
+    $createdNew = $false
+    $lock = $null
+    try {
+        # If the mutex exists its ACL stays as it is, and this constructor needs FullControl on it.
+        $lock = [System.Threading.Mutex]::new($false, $script:HostLockName, [ref]$createdNew, $security)
+    }
+    catch [System.UnauthorizedAccessException] {
+        # Open it with only what a waiter needs: WaitOne needs Synchronize, ReleaseMutex needs Modify
+        # (MutexAccessRule remarks). Mutex.OpenExisting(String, MutexRights): .NET Framework 2.0-4.8.
+        $rights = [System.Security.AccessControl.MutexRights]::Synchronize -bor [System.Security.AccessControl.MutexRights]::Modify
+        try {
+            $lock = [System.Threading.Mutex]::OpenExisting($script:HostLockName, $rights)
+        }
+        catch [System.UnauthorizedAccessException] {
+            $lock = $null
+        }
+    }
+    return $lock
 }
 
 Function Invoke-MeddevHostPhase {
@@ -86,7 +132,16 @@ Function Invoke-MeddevHostPhase {
         $Module.Result.applied = $applied
         $Module.Result.changed = $true
     }
-    $Module.Result.state = & $Gather
+    try {
+        $state = & $Gather
+    }
+    catch {
+        # Every change is in place; without this the exception would end the module with neither
+        # the count nor the changed flag (the wrapper reports only the exception).
+        $Module.FailJson(('all {0} change(s) were applied, but the state after them could not be read: {1}' -f
+                $applied, $_.Exception.Message), $_)
+    }
+    $Module.Result.state = $state
     $Module.ExitJson()
 }
 
