@@ -99,12 +99,12 @@ def _parameters(entry) -> dict:
 
 def resolve(entry, given: str):
     """(parameter name, None) or (None, problem text) as PowerShell matches a name or prefix."""
-    params, given = _parameters(entry), given.lower()
-    exact = [n for n, s in params.items() if given == n.lower() or given in (a.lower() for a in s["aliases"])]
+    params, wanted = _parameters(entry), given.lower()
+    exact = [n for n, s in params.items() if wanted == n.lower() or wanted in (a.lower() for a in s["aliases"])]
     if exact:
         return exact[0], None
     matches = sorted({n for n, s in params.items()
-                      if n.lower().startswith(given) or any(a.lower().startswith(given) for a in s["aliases"])})
+                      if n.lower().startswith(wanted) or any(a.lower().startswith(wanted) for a in s["aliases"])})
     if len(matches) == 1:
         return matches[0], None
     if matches:
@@ -155,8 +155,8 @@ def _values(node) -> list:
 def _split_arguments(command, entry) -> list:
     """[(given name or None, [value nodes], colon form)] in source order.
 
-    The grammar splits a bareword list such as Domain,Private into 'Domain' and ',Private': joined
-    back here."""
+    PowerShell reads touching pieces as one argument, where the grammar splits them: $s.Substring
+    and (25), or a bareword list Domain and ,Private; such pieces are kept together here."""
     elements = command.child_by_field_name("command_elements")
     children = [] if elements is None else [c for c in elements.children if c.type != "redirection"]
     found, index = [], 0
@@ -166,10 +166,8 @@ def _split_arguments(command, entry) -> list:
         if item.type == "command_argument_sep":
             continue
         if item.type != "command_parameter":
-            if found and found[-1][1] and _text(item).startswith(",") and _text(children[index - 2]) == "":
-                found[-1][1].append(item)
-            else:
-                found.append((None, [item], False))
+            values, index = _touching(children, index, [item])
+            found.append((None, values, False))
             continue
         given = _text(item).lstrip("-").rstrip(":")
         colon = _text(item).endswith(":") or (index < len(children) and _text(children[index]) == ":")
@@ -179,16 +177,26 @@ def _split_arguments(command, entry) -> list:
         spec = _parameters(entry).get(name) if name else None
         takes_value = not (spec and spec["switch"]) or colon
         if index < len(children) and children[index].type != "command_parameter" and takes_value:
-            values = [children[index]]
-            index += 1
-            while (index + 1 < len(children) and _text(children[index]) == ""
-                   and _text(children[index + 1]).startswith(",")):
-                values.append(children[index + 1])
-                index += 2
+            values, index = _touching(children, index + 1, [children[index]])
             found.append((given, values, colon))
         else:
             found.append((given, [], colon))
     return found
+
+
+def _touching(children, index, values) -> tuple:
+    """Extend values with the pieces that follow with no space between; (values, next index)."""
+    while index < len(children):
+        if children[index].type not in {"command_argument_sep", "command_parameter"}:
+            values.append(children[index])  # $s.Substring followed by (25)
+            index += 1
+        elif (index + 1 < len(children) and children[index].type == "command_argument_sep"
+              and _text(children[index]) == "" and children[index + 1].type != "command_parameter"):
+            values.append(children[index + 1])
+            index += 2
+        else:
+            break
+    return values, index
 
 
 def _bareword_items(values) -> list:
@@ -266,14 +274,15 @@ def _named_arguments(command, entry) -> tuple:
                 splat_unknown = True
                 continue
             literal, key_values, added = keys
-            for key in literal + sorted(added - set(literal)):
+            # keys added later ($p.Key = ...) may be added only on some path (if ($IsCoreCLR) ...):
+            # neither checked nor counted as bound
+            splat_unknown |= bool(added - set(literal))
+            for key in literal:
                 name, problem = resolve(entry, key)
                 if problem:
                     messages.append(f"{problem} (splatted key {key!r})")
-                elif key in literal:
-                    named.setdefault(name, (key, [key_values[key]]))
                 else:
-                    splat_unknown = True  # added later, maybe conditionally: not surely bound
+                    named.setdefault(name, (key, [key_values[key]]))
     return named, positional, splat_unknown, messages
 
 

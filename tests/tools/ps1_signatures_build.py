@@ -18,7 +18,11 @@ positional, switches) and the PARAMETERS sections (Type, Parameter Sets, Aliases
 Required, Accepted values, pipeline input). Parameters the page says were introduced in
 PowerShell 6 or later are left out; provider parameters ("only available in the X provider") are
 dynamic, so they join every parameter set. The common parameters (about_CommonParameters) are
-written once to common.json.
+written once to common.json. native.json (secedit, auditpol, MpCmdRun, w32tm) is written by hand
+from the Microsoft Learn pages it names; this script leaves it alone.
+
+Microsoft.Windows.ServerManager.Migration is the docs' folder for the ServerManager module's
+Get-WindowsFeature / Install-WindowsFeature on Server 2016.
 """
 
 from __future__ import annotations
@@ -38,12 +42,12 @@ CORE_MODULES = ("CimCmdlets", "Microsoft.PowerShell.Archive", "Microsoft.PowerSh
                 "Microsoft.PowerShell.Security", "Microsoft.PowerShell.Utility", "Microsoft.WSMan.Management",
                 "PSScheduledJob")
 OS_DOCSET = "docset/winserver2016-ps"
-OS_MODULES = ("BitLocker", "DISM", "Defender", "Microsoft.Windows.ServerManager.Migration",
+OS_MODULES = ("BitLocker", "DISM", "Defender", "International", "Microsoft.Windows.ServerManager.Migration",
               "NetSecurity", "NetTCPIP", "ScheduledTasks", "SecureBoot",
               "TLS", "TrustedPlatformModule", "WebAdministration")
 ALL_SETS = "(All)"
 SINGLE_SET = "__AllParameterSets"
-NEWER_THAN_51 = re.compile(r"(introduced|added) in PowerShell (6|7|Core)", re.IGNORECASE)
+NEWER_THAN_51 = re.compile(r"(introduced|added)\s+in\s+PowerShell\s+(6|7|Core)", re.IGNORECASE)
 PROVIDER_NOTE = re.compile(r"only available in the\s+\[?(\w+)\]?", re.IGNORECASE)
 
 # The ActionPreference value Break is listed in the 5.1 about_CommonParameters page but described
@@ -143,40 +147,17 @@ def cmdlet_entry(text: str, cmdlet: str, source: dict) -> dict | None:
         doc = documented.get(name, {"text": "", "yaml": []})
         if NEWER_THAN_51.search(doc["text"]):
             continue
-        blocks = doc["yaml"] or [{}]
-        first = blocks[0]
+        first = (doc["yaml"] or [{}])[0]
         type_name = first.get("Type", "")
         in_syntax = [s for s in set_names if name in sets_syntax.get(s, {})]
-        switch = "SwitchParameter" in type_name or (
-            not type_name and any(sets_syntax[s][name][2] for s in in_syntax))
-        membership = {}
-        for block in blocks:
-            listed = split_list(block.get("Parameter Sets", ""))
-            names = set_names if (ALL_SETS in listed or not listed) else [s for s in listed if s in set_names]
-            position = block.get("Position", "Named")
-            for set_name in names:
-                membership[set_name] = {"position": int(position) if position.isdigit() else None,
-                                        "mandatory": block.get("Required", "False").startswith("True")}
-        if not doc["yaml"]:
-            membership = {}
         provider = PROVIDER_NOTE.search(doc["text"])
-        for set_name in (set_names if provider else in_syntax):
-            membership.setdefault(set_name, {"position": None, "mandatory": False})
-        for set_name in in_syntax:  # the SYNTAX block is authoritative for its own set
-            positional, mandatory, _switch = sets_syntax[set_name][name]
-            entry = membership[set_name]
-            entry["mandatory"] = mandatory and not provider
-            if positional and entry["position"] is None:
-                order = [p for p, v in sets_syntax[set_name].items() if v[0]]
-                entry["position"] = order.index(name)
-            if not positional:
-                entry["position"] = None
         params[name] = {
             "type": type_name,
             "aliases": sorted(split_list(first.get("Aliases", ""))),
-            "switch": switch,
-            "pipeline": any(b.get("Accept pipeline input", "False").startswith("True") for b in blocks),
-            "sets": compact(membership, set_names),
+            "switch": "SwitchParameter" in type_name or (
+                not type_name and any(sets_syntax[s][name][2] for s in in_syntax)),
+            "pipeline": any(b.get("Accept pipeline input", "False").startswith("True") for b in doc["yaml"]),
+            "sets": compact(set_membership(name, doc, sets_syntax, set_names, provider is not None), set_names),
         }
         values = split_list(first.get("Accepted values", ""))
         if values:
@@ -190,6 +171,33 @@ def cmdlet_entry(text: str, cmdlet: str, source: dict) -> dict | None:
         "common_parameters": "<CommonParameters>" in section(text, "SYNTAX"),
         "params": params,
     }
+
+
+def set_membership(name, doc, sets_syntax, set_names, provider: bool) -> dict:
+    """{set: {"position": int | None, "mandatory": bool}} from the yaml blocks and SYNTAX lines."""
+    membership = {}
+    for block in doc["yaml"]:
+        listed = split_list(block.get("Parameter Sets", ""))
+        names = set_names if (ALL_SETS in listed or not listed) else [s for s in listed if s in set_names]
+        position = block.get("Position", "Named")
+        for set_name in names:
+            membership[set_name] = {"position": int(position) if position.isdigit() else None,
+                                    "mandatory": block.get("Required", "False").startswith("True")}
+    in_syntax = [s for s in set_names if name in sets_syntax.get(s, {})]
+    for set_name in (set_names if provider else in_syntax):  # a provider's parameter is dynamic
+        membership.setdefault(set_name, {"position": None, "mandatory": False})
+    if not membership:  # described without a yaml block or a SYNTAX line: it exists, set unknown
+        membership = {set_name: {"position": None, "mandatory": False} for set_name in set_names}
+    for set_name in in_syntax:  # the SYNTAX block is authoritative for its own set
+        positional, mandatory, _switch = sets_syntax[set_name][name]
+        entry = membership[set_name]
+        entry["mandatory"] = mandatory and not provider
+        if positional and entry["position"] is None:
+            order = [p for p, v in sets_syntax[set_name].items() if v[0]]
+            entry["position"] = order.index(name)
+        if not positional:
+            entry["position"] = None
+    return membership
 
 
 def compact(membership: dict, set_names: list) -> dict:
