@@ -198,7 +198,7 @@ def _pipeline_chain(node, _context):
 def _ps6_variable(node, _context):
     name = _variable_name(node)
     if name in PS6_VARIABLES:
-        yield (f"[ps7-syntax] ${name} exists from PowerShell 6 on ($null on Windows PowerShell 5.1): a Windows "
+        yield (f"[ps7-syntax] {_text(node)} exists from PowerShell 6 on ($null on Windows PowerShell 5.1): a Windows "
                "PowerShell 5.1 module runs on Windows only, so drop the test")
 
 
@@ -443,10 +443,17 @@ def _function_of(node):
     return node
 
 
+def _cast_target(node):
+    """The cast_expression of `[type]$x` on the left of =, else None."""
+    while node is not None and node.type == "expression_with_unary_operator" and len(_named(node)) == 1:
+        node = _named(node)[0]
+    return node if node is not None and node.type == "cast_expression" else None
+
+
 def _assigned_name(assignment) -> str | None:
     target = _inner(assignment.children[0]) if assignment.children else None
-    if target is not None and target.type == "cast_expression":
-        target = _inner(_named(target)[-1])
+    if _cast_target(target) is not None:
+        target = _inner(_named(_cast_target(target))[-1])
     return _variable_name(target) if target is not None and target.type == "variable" else None
 
 
@@ -568,7 +575,7 @@ def _collection_assignment(node, context):
     if name not in context.collection_functions:
         return
     target = _inner(node.children[0])
-    if target.type == "cast_expression":
+    if _cast_target(target) is not None:
         return  # [string[]]$x = Get-Foo keeps an array
     if target.type == "variable":
         use = _collection_use(_variable_name(target), node)
@@ -596,7 +603,7 @@ def _collection_message(name, command, context, where) -> str:
     written = _text(next(c for c in function.children if c.type == "function_name"))
     return (f"[collection-return] {written} (line {output.start_point[0] + 1}) writes a collection to the pipeline, "
             f"which PowerShell unrolls: 0 items arrive as $null and 1 item bare, and {where}. Write "
-            f"@({_text(command)}) here, or return ,@(...) in {written}")
+            f"@({_text(command).strip()}) here, or return ,@(...) in {written}")
 
 
 def _collection_use(name, assignment) -> str | None:
