@@ -55,6 +55,10 @@ Allowed, and why:
 - cmdlets called with bound parameters or splatting (Add-MpPreference @params), and a computed
   program for Start-Process / Run-Command: choosing which executable runs is not code in a string
   (only cmd / powershell / pwsh with a command flag are treated as code).
+
+Then the rule modules in RULE_MODULES run on the parsed tree; ps1_signature_rules.py checks cmdlet
+calls and secedit / auditpol / MpCmdRun / w32tm arguments against Microsoft's documentation (data in
+ps1_signatures/, built by ps1_signatures_build.py).
 """
 
 from __future__ import annotations
