@@ -2,8 +2,8 @@
 # Runs the molecule scenarios with the venv's tools (no activation needed).
 #
 #   molecule_scenarios.sh all       every simulated scenario, then molecule/windows: run when
-#                                   WINRM_HOST is set, else its playbooks are syntax-checked and
-#                                   it is reported SKIPPED (make molecule)
+#                                   WINRM_HOST is set, else its playbooks are syntax-checked, its
+#                                   scripts ps1-checked, and it is reported SKIPPED (make molecule)
 #   molecule_scenarios.sh windows   molecule/windows only; fails, saying why, when WINRM_HOST or
 #                                   another required variable is unset (make molecule-windows)
 #   molecule_scenarios.sh windows-if-configured
@@ -43,6 +43,10 @@ syntax_check_windows() {
     done
     ansible-playbook --syntax-check -i "$inventory" "${playbooks[@]}" >/dev/null
     echo "molecule/windows: playbooks pass ansible-playbook --syntax-check"
+    # Its PowerShell scripts get the rules the host modules get (parse, dynamic code, cmdlet
+    # signatures, Windows PowerShell 5.1 language).
+    "$root/.venv/bin/python" tests/tools/ps1_check.py molecule/windows/files/*.ps1 >/dev/null
+    echo "molecule/windows: scripts pass tests/tools/ps1_check.py"
 }
 
 run_windows() {
