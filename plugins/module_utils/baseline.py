@@ -290,6 +290,9 @@ def _check_only(entry: Entry, gathered: dict) -> Control:
         return Control(entry.id, entry.title, entry.source, "installed", actual, COMPLIANT if ok else MANUAL,
                        "" if ok else "install the MS17-010 update for this Windows version (validated by the vendor)")
     volume = gathered.get("bitlocker") or {}
+    if volume.get("error"):  # Get-BitLockerVolume failed on the host: unknown, not "off"
+        return Control(entry.id, entry.title, entry.source, f"protection on, {'/'.join(entry.value)}", "unreadable",
+                       MANUAL, f"the BitLocker state could not be read: {volume['error']}")
     method = str(volume.get("encryption_method") or "None")
     protected = str(volume.get("protection_status") or "Off").lower() in ("on", "1")
     ok = protected and method.lower() in {m.lower() for m in entry.value}

@@ -46,6 +46,27 @@ function New-TempFile {
     Join-Path ([System.IO.Path]::GetTempPath()) ('meddev-{0}{1}' -f [guid]::NewGuid(), $Extension)
 }
 
+function Get-SystemDriveBitLocker {
+    # The system drive's BitLocker state, or why it cannot be read. Get-BitLockerVolume
+    # (docset/winserver2019-ps/bitlocker/Get-BitLockerVolume.md: -MountPoint <String[]>; ProtectionStatus,
+    # EncryptionMethod) reads the BitLocker WMI provider: where the module is present but the provider
+    # or feature is not, or access is denied, it throws. With ErrorActionPreference = Stop (Ansible's
+    # module wrapper) -ErrorAction SilentlyContinue does not catch that, and the whole gather stopped.
+    if (-not (Get-Command -Name Get-BitLockerVolume -ErrorAction SilentlyContinue)) {
+        return @{ error = 'Get-BitLockerVolume is not available (the BitLocker feature is not installed)' }
+    }
+    try {
+        $volume = Get-BitLockerVolume -MountPoint $env:SystemDrive -ErrorAction Stop
+    }
+    catch {
+        return @{ error = ('Get-BitLockerVolume -MountPoint {0} failed: {1}' -f $env:SystemDrive, $_.Exception.Message) }
+    }
+    if ($null -eq $volume) {
+        return @{ error = ('Get-BitLockerVolume returned no volume for {0}' -f $env:SystemDrive) }
+    }
+    @{ protection_status = [string]$volume.ProtectionStatus; encryption_method = [string]$volume.EncryptionMethod }
+}
+
 function Get-BaselineState {
     $registry = @{}
     foreach ($item in $module.Params.registry_values) {
@@ -65,13 +86,7 @@ function Get-BaselineState {
     foreach ($service in Get-Service -Name $module.Params.services -ErrorAction SilentlyContinue) {
         $services[$service.Name] = @{ Status = [string]$service.Status; StartType = [string]$service.StartType }
     }
-    $bitlocker = @{}
-    if (Get-Command -Name Get-BitLockerVolume -ErrorAction SilentlyContinue) {
-        $volume = Get-BitLockerVolume -MountPoint $env:SystemDrive -ErrorAction SilentlyContinue
-        if ($volume) {
-            $bitlocker = @{ protection_status = [string]$volume.ProtectionStatus; encryption_method = [string]$volume.EncryptionMethod }
-        }
-    }
+    $bitlocker = Get-SystemDriveBitLocker
     @{
         registry = $registry
         secpol_inf = $secpol

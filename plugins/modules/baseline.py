@@ -98,6 +98,20 @@ def _auditpol_csv(state: dict) -> str:
     return out.getvalue()
 
 
+def _bitlocker(document: dict) -> dict:
+    """Get-SystemDriveBitLocker of baseline.ps1: the C: volume, or why it cannot be read.
+
+    bitlocker.json ``module: false`` - no BitLocker module; ``fails: <message>`` - the module is
+    there but Get-BitLockerVolume throws (WMI provider or feature absent, access denied)."""
+    if document.get("module") is False:
+        return {"error": "Get-BitLockerVolume is not available (the BitLocker feature is not installed)"}
+    if document.get("fails"):
+        return {"error": f"Get-BitLockerVolume -MountPoint C: failed: {document['fails']}"}
+    if "C:" not in document:
+        return {"error": "Get-BitLockerVolume returned no volume for C:"}
+    return document["C:"]
+
+
 def gather(host: SimHost, params: dict) -> dict:
     registry = host.read("registry")
     lowered = {k.lower(): v for k, v in registry.items()}
@@ -116,7 +130,7 @@ def gather(host: SimHost, params: dict) -> dict:
         "services": {n: services[n] for n in params["services"] if n in services},
         "hotfixes": hotfixes.get("installed", []),
         "os_build": hotfixes.get("os_build", 0),
-        "bitlocker": host.read("bitlocker").get("C:", {}),
+        "bitlocker": _bitlocker(host.read("bitlocker")),
     }
 
 
