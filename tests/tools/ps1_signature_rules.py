@@ -56,6 +56,11 @@ ANSIBLE_UTILS = {
     "ansible.moduleutils.webrequest": {"get-ansiblewebrequest", "invoke-withwebrequest",
                                        "get-ansiblewebrequestspec"},
 }
+UTIL_NAMES = {name.lower(): name for name in (
+    "Ansible.ModuleUtils.ArgvParser", "Ansible.ModuleUtils.CommandUtil", "Ansible.ModuleUtils.AddType",
+    "Ansible.ModuleUtils.Backup", "Ansible.ModuleUtils.CamelConversion", "Ansible.ModuleUtils.FileUtil",
+    "Ansible.ModuleUtils.Legacy", "Ansible.ModuleUtils.LinkUtil", "Ansible.ModuleUtils.PrivilegeUtil",
+    "Ansible.ModuleUtils.SID", "Ansible.ModuleUtils.WebRequest")}
 # Parameters declared ValueFromRemainingArguments (the docs do not show it): they take any number
 # of further positional arguments. Write-Host -Object, Write-Output -InputObject (5.1 source).
 REMAINING_ARGUMENTS = {"write-host": "Object", "write-output": "InputObject"}
@@ -576,10 +581,14 @@ def check(root, path) -> list:
         if name is None or not VERB_NOUN.match(name) or name in functions:
             continue
         entry = cmdlets.get(name)
-        if entry is None:
-            messages = [f"unknown cmdlet {_text(node.child_by_field_name('command_name'))}: not in the Windows "
-                        "PowerShell 5.1 / Server 2016 reference (tests/tools/ps1_signatures) nor a function "
-                        "of this file or a module util it requires"]
+        util = next((u for u, names in ANSIBLE_UTILS.items() if name in names), None)
+        shown = _text(node.child_by_field_name("command_name"))
+        if util is not None:  # PowerShell would not find it: "is not recognized as the name of a cmdlet"
+            messages = [f"{shown} is a function of {UTIL_NAMES[util]}, which this file does not require: "
+                        f"add #Requires -Module {UTIL_NAMES[util]}"]
+        elif entry is None:
+            messages = [f"unknown cmdlet {shown}: not in the Windows PowerShell 5.1 / Server 2016 reference "
+                        "(tests/tools/ps1_signatures) nor a function of this file or a module util it requires"]
         else:
             messages = _check_cmdlet(node, entry)
         found.extend(Problem(node.start_point[0] + 1, node.start_point[1] + 1, m) for m in messages)
