@@ -391,12 +391,12 @@ def _rule_plan(desired: Desired, owned: dict, keep_management):
             controls.append(control)
             if not ok:
                 kind = "create_rule" if current is None else "update_rule"
+                params = {"rule": item.rule.host_dict(desired.group)}
                 if current is not None and current.protocol != item.rule.protocol:
                     # Set-NetFirewallRule keeps the old ports on a protocol change (and Windows
                     # refuses ports with protocol Any): the rule is removed and created again.
-                    kind = "replace_rule"
-                creates.append(Change(control.id, kind, {"rule": item.rule.host_dict(desired.group)},
-                                      actual, item.rule.render()))
+                    params["rebuild"] = True
+                creates.append(Change(control.id, kind, params, actual, item.rule.render()))
     absent = desired.state == "absent"
     for key, rule in sorted(owned.items()):
         if not absent and (not desired.exclusive or key in declared):
@@ -457,20 +457,21 @@ def _winrm_open(profile: str, settings: dict, rules) -> bool:
         admits_winrm(r) and (r.profiles == ("Any",) or profile.capitalize() in r.profiles) for r in rules)
 
 
-def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list, *, removes: list, replaces: list):
+def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list, *, removes: list, rebuilds: list):
     """Refuse a plan that turns WinRM from admitted to blocked on any profile, at its end or while
-    a replaced rule is absent (it is removed, then created again under its name).
+    a rebuilt rule is absent (an update that changes the protocol removes the rule, then creates
+    it again under its name).
 
     Profile settings are the effective ones (Group Policy's where it sets them; the plan never
     changes those); WinRM rules pushed by Group Policy are among ``winrm_rules`` and count.
     """
     foreign = [rule_from_host(r) for r in gathered.get("winrm_rules") or []]
     removed = {c.params["name"].lower() for c in removes}
-    replaced = {c.params["rule"]["name"].lower() for c in replaces}
+    replaced = {c.params["rule"]["name"].lower() for c in rebuilds}
     after = {k: r for k, r in owned.items() if k not in removed}
     if desired.state == "present":
         after.update({d.rule.name.lower(): d.rule for d in desired.rules})
-    # Replacements run after every create and update, before profile changes and removals.
+    # Rebuilds run after every create and in-place update, before profile changes and removals.
     during = {k: r for k, r in {**owned, **after}.items() if k not in replaced}
     profiles = effective_profiles(gathered.get("profiles") or {})
     for name in PROFILES:
@@ -487,10 +488,11 @@ def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list,
                                 "rule for WinRM covers that profile. Declare the networks management "
                                 "connects from so a WinRM allow rule is created first")
         if replaced and not _winrm_open(name, before, foreign + list(during.values())):
-            raise ArgumentError(f"{desired.prefix}rules", f"changing the protocol of {', '.join(sorted(replaced))} "
-                                "removes and re-creates the rule, and while it is absent no other enabled inbound "
-                                f"allow rule admits WinRM (TCP 5985/5986) on the {name} profile. Declare "
-                                f"{desired.prefix}management_networks first, or keep the protocol")
+            raise ArgumentError(f"{desired.prefix}management_networks", f"changing the protocol of rule "
+                                f"{', '.join(sorted(replaced))} removes and re-creates it, and while it is absent no "
+                                f"other enabled inbound allow rule admits WinRM (TCP 5985/5986) on the {name} profile. "
+                                "Declare the networks management connects from (a WinRM allow rule is created "
+                                f"first), or keep the protocol of {desired.prefix}rules")
 
 
 def plan(desired: Desired, gathered: dict) -> Plan:
@@ -508,12 +510,12 @@ def plan(desired: Desired, gathered: dict) -> Plan:
     foreign = [rule_from_host(r) for r in gathered.get("winrm_rules") or []]
     rule_controls, rule_changes, removes = _rule_plan(
         desired, owned, keep_management=lambda rule: _management_needed(rule, profiles, foreign))
-    creates = [c for c in rule_changes if c.kind != "replace_rule"]
-    replaces = [c for c in rule_changes if c.kind == "replace_rule"]
-    _lockout_guard(desired, gathered, owned, changes, removes=removes, replaces=replaces)
+    creates = [c for c in rule_changes if not c.params.get("rebuild")]
+    rebuilds = [c for c in rule_changes if c.params.get("rebuild")]
+    _lockout_guard(desired, gathered, owned, changes, removes=removes, rebuilds=rebuilds)
     gpo_rules = sorted(r["name"] for r in gathered.get("winrm_rules") or []
                        if r.get("policy_store_source_type") == "GroupPolicy")
-    # Order matters for safety: allow rules first (replacements once every new rule exists), then
+    # Order matters for safety: allow rules first (rebuilds once every new rule exists), then
     # profiles, removals last.
-    return Plan(tuple(rule_controls + controls), tuple(creates + replaces + changes + removes),
+    return Plan(tuple(rule_controls + controls), tuple(creates + rebuilds + changes + removes),
                 facts={"gpo_winrm_rules": gpo_rules} if gpo_rules else {})

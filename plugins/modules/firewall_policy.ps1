@@ -163,27 +163,28 @@ function Invoke-Change {
         }
         'update_rule' {
             $rule = Get-OwnedRule -Name $Change.rule.name
-            # Set-NetFirewallRule keeps the port filter's ports when only -Protocol changes, and
-            # refuses ports with protocol Any: a protocol change is a replace_rule.
-            $filter = Get-NetFirewallPortFilter -AssociatedNetFirewallRule $rule -ErrorAction Stop
-            if ([string]$filter.Protocol -ne $Change.rule.protocol) {
-                throw ('rule {0}: protocol {1} -> {2} needs replace_rule, not update_rule' -f $Change.rule.name,
-                    $filter.Protocol, $Change.rule.protocol)
+            $params = Get-RuleParameter -Rule $Change.rule
+            if ($Change.ContainsKey('rebuild') -and $Change.rebuild) {
+                # A protocol change: Set-NetFirewallRule would keep the port filter's ports, and
+                # Windows refuses ports with protocol Any (docset/winserver2019-ps/NetSecurity/
+                # Set-NetFirewallRule.md, -Protocol). So remove the rule, then create it under the same
+                # name. Safe for WinRM: mgmt-winrm is always TCP (never rebuilt), and the plan
+                # (module_utils/firewall.py _lockout_guard) refuses a rebuild unless another rule
+                # admits WinRM while this one is absent; a failed create leaves it absent, never blocking.
+                Remove-NetFirewallRule -Name $Change.rule.name -ErrorAction Stop
+                New-NetFirewallRule -Name $Change.rule.name -Group $group @params -ErrorAction Stop | Out-Null
             }
-            $params = Get-RuleParameter -Rule $Change.rule
-            # Set-NetFirewallRule identifies by -Name; the display name is changed via -NewDisplayName.
-            $params.NewDisplayName = $params.DisplayName
-            $params.Remove('DisplayName')
-            Set-NetFirewallRule -Name $Change.rule.name @params -ErrorAction Stop
-        }
-        'replace_rule' {
-            # A protocol change: remove the rule, then create it under the same name. Never the WinRM
-            # path: mgmt-winrm is always TCP, and the plan (module_utils/firewall.py, _lockout_guard)
-            # refuses a replacement unless WinRM stays admitted while the rule is absent.
-            $null = Get-OwnedRule -Name $Change.rule.name
-            $params = Get-RuleParameter -Rule $Change.rule
-            Remove-NetFirewallRule -Name $Change.rule.name -ErrorAction Stop
-            New-NetFirewallRule -Name $Change.rule.name -Group $group @params -ErrorAction Stop | Out-Null
+            else {
+                $filter = Get-NetFirewallPortFilter -AssociatedNetFirewallRule $rule -ErrorAction Stop
+                if ([string]$filter.Protocol -ne $Change.rule.protocol) {
+                    throw ('rule {0}: protocol {1} -> {2} needs a rebuild, not Set-NetFirewallRule' -f $Change.rule.name,
+                        $filter.Protocol, $Change.rule.protocol)
+                }
+                # Set-NetFirewallRule identifies by -Name; the display name is changed via -NewDisplayName.
+                $params.NewDisplayName = $params.DisplayName
+                $params.Remove('DisplayName')
+                Set-NetFirewallRule -Name $Change.rule.name @params -ErrorAction Stop
+            }
         }
         'remove_rule' {
             $null = Get-OwnedRule -Name $Change.name

@@ -323,7 +323,7 @@ def apply_change(state: dict, change: dict, group: str) -> None:
         if _find(state, change["rule"]["name"]) is not None:
             raise SimError("Cannot create a file when that file already exists.")
         state["rules"].append(_new_rule(change["rule"]["name"], group, rule_parameters(change["rule"])))
-    elif kind in ("update_rule", "replace_rule", "remove_rule"):
+    elif kind in ("update_rule", "remove_rule"):
         name = change["name"] if kind == "remove_rule" else change["rule"]["name"]
         current = _find(state, name)
         if current is None:
@@ -331,16 +331,17 @@ def apply_change(state: dict, change: dict, group: str) -> None:
         if current["Group"] != group:
             raise SimError(f"refusing to change rule {name!r}: it is not in the group {group!r}")
         index = state["rules"].index(current)
-        if kind == "update_rule":
+        if kind == "remove_rule":
+            del state["rules"][index]
+        elif change.get("rebuild"):  # Remove-NetFirewallRule, then New-NetFirewallRule under the same name
+            params = rule_parameters(change["rule"])
+            del state["rules"][index]
+            state["rules"].append(_new_rule(name, group, params))
+        else:
             if current["Protocol"] != change["rule"]["protocol"]:
                 raise SimError(f"rule {name}: protocol {current['Protocol']} -> {change['rule']['protocol']} "
-                               "needs replace_rule, not update_rule")
+                               "needs a rebuild, not Set-NetFirewallRule")
             state["rules"][index] = _set_rule(current, rule_parameters(change["rule"]))
-        elif kind == "replace_rule":  # Remove-NetFirewallRule, then New-NetFirewallRule under the same name
-            del state["rules"][index]
-            state["rules"].append(_new_rule(name, group, rule_parameters(change["rule"])))
-        else:
-            del state["rules"][index]
     else:
         raise SimError(f"unknown change kind {kind!r}")
 

@@ -119,7 +119,7 @@ def test_twin_set_keeps_ports_and_refuses_ports_with_protocol_any(gpo_firewall):
         fw_sim._set_rule(rule, {"Protocol": "Any"})
     spec = {**firewall.validate({"rules": [{**DICOM, "protocol": "any", "local_ports": []}]}).rules[0].rule
             .host_dict(GROUP)}
-    with pytest.raises(fw_sim.SimError, match="replace_rule"):
+    with pytest.raises(fw_sim.SimError, match="needs a rebuild"):
         fw_sim.apply_change(gpo_firewall, {"kind": "update_rule", "rule": spec}, GROUP)
 
 
@@ -127,14 +127,15 @@ def test_protocol_change_rebuilds_the_rule(gpo_firewall):
     apply_all(gpo_firewall, plan_for(gpo_firewall, rules=[DICOM]))
     to_any = {**DICOM, "protocol": "any", "local_ports": []}
     plan = plan_for(gpo_firewall, rules=[to_any])
-    assert [(c.kind, c.control) for c in plan.changes] == [("replace_rule", "FW-RULE-dicom")]
+    assert [(c.kind, c.control, c.params.get("rebuild")) for c in plan.changes] == [
+        ("update_rule", "FW-RULE-dicom", True)]
     apply_all(gpo_firewall, plan)
     rule = next(r for r in gpo_firewall["rules"] if r["Name"] == "dicom")
     assert (rule["Protocol"], rule["LocalPort"], rule["RemotePort"], rule["Group"]) == ("Any", ["Any"], ["Any"], GROUP)
     assert plan_for(gpo_firewall, rules=[to_any]).changes == ()
-    # A change that keeps the protocol stays an in-place update.
+    # A change that keeps the protocol stays an in-place update (Set-NetFirewallRule).
     plan = plan_for(gpo_firewall, rules=[{**to_any, "remote_addresses": ["10.20.31.0/24"]}])
-    assert [c.kind for c in plan.changes] == ["update_rule"]
+    assert [(c.kind, c.params.get("rebuild")) for c in plan.changes] == [("update_rule", None)]
 
 
 def test_replacement_never_leaves_winrm_without_an_allow_rule(lab_firewall):
@@ -145,20 +146,20 @@ def test_replacement_never_leaves_winrm_without_an_allow_rule(lab_firewall):
     apply_all(lab_firewall, plan_for(lab_firewall, rules=[winrm_tcp]))
     with pytest.raises(ArgumentError) as error:
         plan_for(lab_firewall, rules=[{**winrm_tcp, "protocol": "any", "local_ports": []}])
-    assert error.value.variable == "firewall_rules" and "winrm-in" in str(error.value)
+    assert error.value.variable == "firewall_management_networks" and "winrm-in" in str(error.value)
     assert "domain profile" in str(error.value)
     # With the management networks declared, mgmt-winrm is created first and the rebuild is safe.
     plan = plan_for(lab_firewall, rules=[{**winrm_tcp, "protocol": "any", "local_ports": []}],
                     management_networks=["10.10.0.0/24"])
-    kinds = [(c.kind, c.params.get("rule", {}).get("name")) for c in plan.changes]
-    assert kinds.index(("create_rule", "mgmt-winrm")) < kinds.index(("replace_rule", "winrm-in"))
+    kinds = [(c.kind, c.params.get("rule", {}).get("name"), c.params.get("rebuild")) for c in plan.changes]
+    assert kinds.index(("create_rule", "mgmt-winrm", None)) < kinds.index(("update_rule", "winrm-in", True))
 
 
-def test_ps1_replaces_the_rule_remove_then_create_under_the_same_name():
+def test_ps1_rebuilds_the_rule_remove_then_create_under_the_same_name():
     code = ps1_code()
-    block = code[code.index("'replace_rule' {"):code.index("'remove_rule' {")]
-    assert block.index("Remove-NetFirewallRule -Name $Change.rule.name") < block.index(
+    update = code[code.index("'update_rule' {"):code.index("'remove_rule' {")]
+    rebuild = update[update.index("$Change.rebuild"):update.index("else {")]
+    assert rebuild.index("Remove-NetFirewallRule -Name $Change.rule.name") < rebuild.index(
         "New-NetFirewallRule -Name $Change.rule.name -Group $group @params")
-    update = code[code.index("'update_rule' {"):code.index("'replace_rule' {")]
     assert re.search(r"Get-NetFirewallPortFilter -AssociatedNetFirewallRule \$rule", update)
-    assert "needs replace_rule" in update
+    assert "needs a rebuild" in update
