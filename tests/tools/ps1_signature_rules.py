@@ -65,6 +65,10 @@ UTIL_NAMES = {name.lower(): name for name in (
 # of further positional arguments. Write-Host -Object, Write-Output -InputObject (5.1 source).
 REMAINING_ARGUMENTS = {"write-host": "Object", "write-output": "InputObject"}
 ALL = "*"
+# Drives of the providers Windows PowerShell 5.1 ships (about_Providers), whose dynamic parameters
+# the 5.1 pages document; a single letter is a FileSystem drive.
+DRIVE = re.compile(r"([A-Za-z][\w]+):[\\/]")
+KNOWN_DRIVES = {"alias", "cert", "env", "function", "hkcu", "hklm", "variable", "wsman"}
 
 
 # --- the reference ------------------------------------------------------------------------------
@@ -291,8 +295,21 @@ def _named_arguments(command, entry) -> tuple:
     return named, positional, splat_unknown, messages
 
 
+def _other_provider(command) -> bool:
+    """A path argument on a drive of a provider the reference does not describe (RDS:\\, IIS:\\,
+    SQLSERVER:\\): its dynamic parameters (Set-Item -SessionTimeoutAction) cannot be known."""
+    for node in _walk(command):
+        if node.type in {"string_literal", "generic_token"}:
+            match = DRIVE.match(_text(node).lstrip("'\""))
+            if match and match.group(1).lower() not in KNOWN_DRIVES:
+                return True
+    return False
+
+
 def _check_cmdlet(command, entry) -> list:
     named, positional, splat_unknown, messages = _named_arguments(command, entry)
+    if messages and _other_provider(command):
+        messages = [m for m in messages if "no parameter -" not in m]
     sets = _compatible_sets(entry, named)
     if sets is None:
         return [*messages, _set_conflict(entry, named)]

@@ -117,6 +117,13 @@ def test_splat_keys_added_later_are_not_checked_or_bound():
     assert _messages(source) == []
 
 
+def test_dynamic_parameters_of_other_providers_are_not_judged():
+    # Set-Item on the RDS: drive has -SessionTimeoutAction; the FileSystem and registry have not.
+    assert _messages("Set-Item -LiteralPath 'RDS:\\GatewayServer\\x' -Value 1 -SessionTimeoutAction 0") == []
+    assert "no parameter -SessionTimeoutAction" in " ".join(
+        _messages("Set-Item -LiteralPath 'HKLM:\\SOFTWARE\\x' -Value 1 -SessionTimeoutAction 0"))
+
+
 def test_ps6_only_parameters_are_unknown():
     assert "no parameter -AsHashtable" in " ".join(_messages("param($t)\n$o = ConvertFrom-Json $t -AsHashtable"))
     assert "no parameter -Parallel" in " ".join(_messages("1 | ForEach-Object -Parallel { $_ }"))
