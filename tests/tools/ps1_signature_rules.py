@@ -56,6 +56,12 @@ ANSIBLE_UTILS = {
     "ansible.moduleutils.webrequest": {"get-ansiblewebrequest", "invoke-withwebrequest",
                                        "get-ansiblewebrequestspec"},
 }
+# What those utils require themselves (their #Requires / #AnsibleRequires lines, ansible-core 2.19).
+ANSIBLE_UTIL_REQUIRES = {
+    "ansible.moduleutils.commandutil": (("csharp", "Ansible.Process"),),
+    "ansible.moduleutils.linkutil": (("powershell", "Ansible.ModuleUtils.PrivilegeUtil"),),
+    "ansible.moduleutils.privilegeutil": (("csharp", "Ansible.Privilege"),),
+}
 UTIL_NAMES = {name.lower(): name for name in (
     "Ansible.ModuleUtils.ArgvParser", "Ansible.ModuleUtils.CommandUtil", "Ansible.ModuleUtils.AddType",
     "Ansible.ModuleUtils.Backup", "Ansible.ModuleUtils.CamelConversion", "Ansible.ModuleUtils.FileUtil",
@@ -130,26 +136,50 @@ def _in_set(spec, set_name) -> dict | None:
 # --- which functions a file can call that are not cmdlets ---------------------------------------
 
 @functools.cache
-def _functions_in(path: pathlib.Path) -> frozenset:
+def _util_file(path: pathlib.Path) -> tuple:
+    """(functions defined in a collection .psm1, the utils it requires)."""
     try:
         tree = ps1_check.PARSER.parse(path.read_bytes()).root_node
     except OSError:
-        return frozenset()
-    return frozenset(_text(n).lower() for n in _walk(tree) if n.type == "function_name")
+        return frozenset(), ()
+    functions = frozenset(_text(n).lower() for n in _walk(tree) if n.type == "function_name")
+    return functions, tuple(_required(tree))
 
 
-def _available_functions(root) -> set:
-    names = {_text(n).lower() for n in _walk(root) if n.type == "function_name"}
+def _required(root) -> list:
+    """[(kind, name)] of the #Requires -Module / #AnsibleRequires -PowerShell|-CSharpUtil lines."""
+    found = []
     for node in _walk(root):
         if node.type != "comment" or _text(node).startswith("<#"):
             continue
         words = _text(node).split()
-        if len(words) != 3 or [w.lower() for w in words[:2]] not in ps1_check.REQUIRES:
+        if len(words) == 3 and [w.lower() for w in words[:2]] in ps1_check.REQUIRES:
+            found.append(("powershell", words[2]))
+        elif len(words) == 3 and [w.lower() for w in words[:2]] == ["#ansiblerequires", "-csharputil"]:
+            found.append(("csharp", words[2]))
+    return found
+
+
+def _available_functions(root) -> set:
+    """Functions of the file and of every util it requires, directly or through another util:
+    Ansible imports each util with Import-Module -Scope Global, and any C# util brings
+    Ansible.ModuleUtils.AddType (ansible/executor/powershell/module_manifest.py, exec_wrapper.ps1)."""
+    names = {_text(n).lower() for n in _walk(root) if n.type == "function_name"}
+    pending, seen = list(_required(root)), set()
+    while pending:
+        kind, module = pending.pop()
+        if (kind, module.lower()) in seen:
             continue
-        module = words[2]
+        seen.add((kind, module.lower()))
+        if kind == "csharp":
+            pending.append(("powershell", "Ansible.ModuleUtils.AddType"))
+            continue
         names |= ANSIBLE_UTILS.get(module.lower(), set())
+        pending.extend(ANSIBLE_UTIL_REQUIRES.get(module.lower(), ()))
         if module.startswith(COLLECTION_PREFIX):
-            names |= _functions_in(COLLECTION_UTILS / (module[len(COLLECTION_PREFIX):] + ".psm1"))
+            functions, required = _util_file(COLLECTION_UTILS / (module[len(COLLECTION_PREFIX):] + ".psm1"))
+            names |= functions
+            pending.extend(required)
     return names
 
 

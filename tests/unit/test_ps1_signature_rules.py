@@ -117,6 +117,14 @@ def test_splat_keys_added_later_are_not_checked_or_bound():
     assert _messages(source) == []
 
 
+def test_module_util_functions_come_with_the_utils_that_require_them():
+    # Any C# util brings Ansible.ModuleUtils.AddType; LinkUtil requires PrivilegeUtil (ansible-core).
+    assert _messages("#AnsibleRequires -CSharpUtil Ansible.Basic\nAdd-CSharpType -References 'x'") == []
+    assert _messages("#Requires -Module Ansible.ModuleUtils.LinkUtil\n$p = Get-AnsiblePrivilege -Name 'x'") == []
+    assert "add #Requires -Module Ansible.ModuleUtils.CommandUtil" in " ".join(
+        _messages("#Requires -Module Ansible.ModuleUtils.ArgvParser\n$o = Run-Command -command 'x.exe'"))
+
+
 def test_dynamic_parameters_of_other_providers_are_not_judged():
     # Set-Item on the RDS: drive has -SessionTimeoutAction; the FileSystem and registry have not.
     assert _messages("Set-Item -LiteralPath 'RDS:\\GatewayServer\\x' -Value 1 -SessionTimeoutAction 0") == []
