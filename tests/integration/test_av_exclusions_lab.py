@@ -53,3 +53,25 @@ def test_newline_or_quote_in_a_path_is_refused_before_the_host(radiology):
     assert result.returncode != 0 and "av_exclusions_extra[0].value" in result.stdout
     changed = {k for k, v in radiology.fingerprint("iqwebx-01").items() if before.get(k) != v}
     assert "defender.json" not in changed
+
+
+def test_exclusions_hidden_from_local_admins_are_manual_and_never_touched(radiology):
+    # HideExclusionsFromLocalAdmins: Get-MpPreference shows "N/A: ..." instead of the lists. Defender still
+    # applies the LicGen.exe exclusion set earlier; nothing may be added, removed or taken for an exclusion.
+    sim = radiology.sim("iqwebx-01")
+    registry = sim.read("registry")
+    registry["HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender"] = {"HideExclusionsFromLocalAdmins": 1}
+    sim.write("registry", registry)
+    defender = sim.read("defender")
+    defender["exclusions"]["path"] = [LICGEN]
+    sim.write("defender", defender)
+    result = radiology.playbook("site.yml", "-l", "iqwebx-01")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sim.read("defender")["exclusions"]["path"] == [LICGEN]
+    assert not sim.windows_path(RECORD).exists()  # nothing added, so nothing recorded as ours
+    controls = radiology.controls("iqwebx-01")
+    for cid in (f"AV-EXCL-PATH:{LICGEN}", "IQW-EXCLUSION"):
+        assert controls[cid]["status"] == "manual" and "HideExclusionsFromLocalAdmins" in controls[cid]["message"]
+    assert controls["IQW-LICGEN"]["status"] == "fixed"  # the exclusion Defender applies let the restore stay
+    again = radiology.playbook("site.yml", "-l", "iqwebx-01")
+    assert "changed=0" in again.stdout, again.stdout

@@ -36,3 +36,14 @@ def test_bad_since_is_refused_before_the_host(lab):
     result = lab.playbook("investigate.yml", extra={"investigate_since": "yesterday"})
     assert result.returncode != 0 and "since" in result.stdout and "UTC time" in result.stdout
     assert lab.calls(HOST) == []
+
+
+def test_passive_defender_is_never_reported_as_no_detections(lab):
+    sim = lab.sim(HOST)
+    defender = sim.read("defender")
+    defender["running_mode"] = "Passive Mode"  # another antivirus product is the active one
+    sim.write("defender", defender)
+    result = lab.playbook("investigate.yml", extra={"investigate_since": "2026-11-21T00:00:00Z"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    control = {c["id"]: c for c in lab.latest_report()["hosts"][HOST]["controls"]}["IR-DEFENDER"]
+    assert control["status"] == "manual" and "Passive Mode" in control["message"]
