@@ -68,8 +68,10 @@ UTIL_NAMES = {name.lower(): name for name in (
     "Ansible.ModuleUtils.Legacy", "Ansible.ModuleUtils.LinkUtil", "Ansible.ModuleUtils.PrivilegeUtil",
     "Ansible.ModuleUtils.SID", "Ansible.ModuleUtils.WebRequest")}
 # Parameters declared ValueFromRemainingArguments (the docs do not show it): they take any number
-# of further positional arguments. Write-Host -Object, Write-Output -InputObject (5.1 source).
-REMAINING_ARGUMENTS = {"write-host": "Object", "write-output": "InputObject"}
+# of further positional arguments. Write-Host -Object, Write-Output -InputObject, Get-Command
+# -ArgumentList, ForEach-Object -RemainingScripts ({begin} {process} {end}).
+REMAINING_ARGUMENTS = {"write-host": "Object", "write-output": "InputObject", "get-command": "ArgumentList",
+                       "foreach-object": "RemainingScripts"}
 ALL = "*"
 # Drives of the providers Windows PowerShell 5.1 ships (about_Providers), whose dynamic parameters
 # the 5.1 pages document; a single letter is a FileSystem drive.
@@ -397,7 +399,8 @@ def _positions_fit(entry, set_name, named, count) -> bool:
     if count <= len(free):
         return True
     remaining = REMAINING_ARGUMENTS.get(entry["name"].lower())
-    return remaining is not None and remaining in free
+    spec = _parameters(entry).get(remaining)
+    return spec is not None and remaining not in named and _in_set(spec, set_name) is not None
 
 
 def _value_problems(entry, name, spec, values) -> list:
