@@ -8,8 +8,10 @@ and the Server 2016 / Windows 10 LTSB 2016 OS modules), and ps1_signatures/nativ
 grammar of secedit, auditpol, MpCmdRun and w32tm, each with its Microsoft Learn page.
 
 For every command whose literal name is Verb-Noun and that is not a function of the file or of a
-module util it requires (#AnsibleRequires -PowerShell / #Requires -Module), reported (fragment):
-- not in the reference [unknown cmdlet];
+module util it requires (#AnsibleRequires -PowerShell / #Requires -Module, and what those utils
+require in turn), reported (fragment):
+- not in the reference [unknown cmdlet]; a function of an Ansible.ModuleUtils util the file does
+  not require [which this file does not require];
 - a parameter name that is no parameter or alias, exact or as a unique prefix [no parameter],
   or a prefix of several [ambiguous];
 - named parameters that share no parameter set [parameter set];
@@ -17,10 +19,14 @@ module util it requires (#AnsibleRequires -PowerShell / #Requires -Module), repo
 - a constant value outside the parameter's accepted values (ValidateSet / enum) [not one of];
 - a mandatory parameter missing, only when nothing (splat, pipeline) could supply it [missing].
 Keys of a splatted hashtable written literally in the same function count as named parameters;
-a splat that cannot be read statically is skipped (explicit parameters are still checked).
-Native programs (run directly, through & or as the first item of an Argv-ToString list): every
-constant option must be in the program's documented grammar, and an option that takes a value
-must get one; MpCmdRun -Restore -FilePath must not be given a folder (Split-Path -Parent).
+a splat that cannot be read statically is skipped (explicit parameters are still checked). A path
+on the drive of a provider the reference does not describe (IIS:\\, RDS:\\) may bring dynamic
+parameters: unknown names are then not reported.
+Native programs (run directly, through &, or as the first item of a literal @(...) list such as
+Argv-ToString's or one handed to a wrapper like baseline.ps1's Invoke-Tool): the first option must
+be a documented command, every constant option in that command's grammar, with its value in the
+documented form and among the documented keywords, and required options present; MpCmdRun -Restore
+-FilePath (the quarantined file) must not be given a folder (Split-Path -Parent output).
 """
 
 from __future__ import annotations
