@@ -151,7 +151,24 @@ def _util_file(path: pathlib.Path) -> tuple:
     except OSError:
         return frozenset(), ()
     functions = frozenset(_text(n).lower() for n in _walk(tree) if n.type == "function_name")
-    return functions, tuple(_required(tree))
+    exported = _exported(tree)
+    return (functions if exported is None else functions & exported), tuple(_required(tree))
+
+
+def _exported(tree) -> frozenset | None:
+    """The names Export-ModuleMember -Function lists (only those leave the module), None if it
+    is not called or the list is not constant."""
+    names = set()
+    for node in _walk(tree):
+        if node.type == "command" and ps1_check._command_name(node) == "export-modulemember":
+            bound = ps1_check._bind(node, (ps1_check.Param("function", position=0),))
+            if "function" not in bound:
+                return None
+            values = _values(bound["function"])
+            if None in values:
+                return None
+            names |= {v.lower() for v in values}
+    return frozenset(names) if names else None
 
 
 def _required(root) -> list:

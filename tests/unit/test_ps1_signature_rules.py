@@ -125,6 +125,13 @@ def test_module_util_functions_come_with_the_utils_that_require_them():
         _messages("#Requires -Module Ansible.ModuleUtils.ArgvParser\n$o = Run-Command -command 'x.exe'"))
 
 
+def test_only_exported_functions_of_a_collection_util_are_available():
+    # MeddevHost.psm1 exports Invoke-MeddevHostModule only (Export-ModuleMember -Function).
+    requires = "#AnsibleRequires -PowerShell ansible_collections.meddev.hardening.plugins.module_utils.MeddevHost\n"
+    assert _messages(requires + "Invoke-MeddevHostModule -Spec @{} -Gather { 1 } -Apply { 2 }") == []
+    assert "unknown cmdlet Invoke-MeddevHostPhase" in " ".join(_messages(requires + "Invoke-MeddevHostPhase"))
+
+
 def test_dynamic_parameters_of_other_providers_are_not_judged():
     # Set-Item on the RDS: drive has -SessionTimeoutAction; the FileSystem and registry have not.
     assert _messages("Set-Item -LiteralPath 'RDS:\\GatewayServer\\x' -Value 1 -SessionTimeoutAction 0") == []
