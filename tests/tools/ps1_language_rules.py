@@ -14,16 +14,20 @@ Every message starts with its rule name in brackets and says what to write inste
   more than two positional paths (-AdditionalChildPath); -Encoding values added in PowerShell 6+.
 [collection-return] `target = Get-Foo` where Get-Foo, a function of the same file, outputs a
   collection through the pipeline (@(...), a, b, .ToArray(), a List, a foreach loop, a
-  Where-/ForEach-/Sort-/Select-Object pipeline) without `return ,@(...)`: PowerShell unrolls it,
+  Where-Object or ForEach-Object pipeline) without `return ,@(...)`: PowerShell unrolls it,
   so 0 items arrive as $null and 1 item bare. Reported when the target is a member, an element or
   a hashtable entry (it goes into the module's state) or a variable later indexed, asked for
-  .Length, stored into one, or output again. (.Count and foreach are right for $null and a single
+  .Length or stored into one. (.Count and foreach are right for $null and a single
   item since PowerShell 3.0 and Ansible runs modules without strict mode, so they are not.)
 [null-comparison] $null on the right of -eq/-ne (and their -i/-c forms): with an array on the
   left the operator filters the array instead of testing it.
 [unassigned-variable] a variable read in a function or at script level that is not a parameter,
-  not assigned before the read (in the function, or in a block enclosing it), not assigned at
-  script level anywhere in the file (functions run after it), and not automatic.
+  not assigned before the read (in the function, or in a function enclosing it; anywhere in it for
+  a read in a trap block), not assigned at script level anywhere in the file (functions run after
+  it), and not automatic. Bindings: =, +=, ++ (PowerShell starts a missing variable at $null),
+  foreach/for variables, param()/function f($a), [ref]$x, -OutVariable/-ErrorVariable...,
+  Set-Variable/New-Variable -Name; the script blocks of ForEach-Object/Where-Object run in the
+  caller's scope, so what they assign counts too.
 [alias] a command named by a built-in alias of Windows PowerShell 5.1 (Get-Alias; data file).
 [encoding] Out-File, Set-Content, Add-Content, Export-Csv without -Encoding; Tee-Object -FilePath
   (no -Encoding on 5.1); `>`/`>>`/`2>`... redirected to a file (5.1 writes UTF-16 LE);
@@ -47,6 +51,7 @@ from ps1_check import Problem, _argument_expressions, _arguments, _text, _type_n
 
 DATA = pathlib.Path(__file__).resolve().parent / "ps1_language_data" / "ps51_language.json"
 
+# Automatic variables of PowerShell 6+; $null on 5.1, which is the right answer for all but $IsWindows.
 PS6_VARIABLES = {"iswindows", "islinux", "ismacos", "iscoreclr"}
 # Common parameters of Windows PowerShell 5.1 (about_CommonParameters) with their aliases.
 COMMON_PARAMETERS = {"debug", "db", "erroraction", "ea", "errorvariable", "ev", "informationaction", "infa",
@@ -57,9 +62,8 @@ PS6_ENCODINGS = {"utf8nobom", "utf8bom", "ansi", "latin1"}
 EQUALITY = {"-eq", "-ne", "-ieq", "-ine", "-ceq", "-cne"}
 ENCODED_WRITERS = {"out-file", "set-content", "add-content", "export-csv"}
 FILE_TEXT_WRITES = {"writealltext", "writealllines", "appendalltext", "appendalllines"}
-# Commands whose pipeline output is a collection of any length.
-COLLECTING_COMMANDS = {"where-object", "foreach-object", "sort-object", "select-object", "?", "%", "where",
-                       "foreach", "sort", "select"}
+# Commands that filter or map a collection: their output has any number of items.
+COLLECTING_COMMANDS = {"where-object", "foreach-object", "?", "%", "where", "foreach"}
 # Variables PowerShell defines (about_Automatic_Variables, about_Preference_Variables, 5.1).
 AUTOMATIC = {
     "_", "psitem", "args", "input", "this", "true", "false", "null", "error", "erroractionpreference",
@@ -196,10 +200,15 @@ def _pipeline_chain(node, _context):
 
 
 def _ps6_variable(node, _context):
-    name = _variable_name(node)
-    if name in PS6_VARIABLES:
+    if _variable_name(node) != "iswindows":
+        return
+    condition = node.parent
+    while condition is not None and condition.type in PASS_THROUGH | {"expression_with_unary_operator"}:
+        condition = condition.parent if condition.type != "logical_expression" else None if (
+            "psversiontable" in _text(condition).lower()) else condition.parent
+    if condition is not None:
         yield (f"[ps7-syntax] {_text(node)} exists from PowerShell 6 on ($null on Windows PowerShell 5.1): a Windows "
-               "PowerShell 5.1 module runs on Windows only, so drop the test")
+               "PowerShell 5.1 module runs on Windows only, so drop the test (or also test $PSVersionTable.PSVersion)")
 
 
 # --- [ps7-parameter] --------------------------------------------------------------------------------
@@ -251,8 +260,13 @@ PS7_ALTERNATIVES = {
 def _join_path(node):
     """Windows PowerShell 5.1's Join-Path takes -Path (position 0) and -ChildPath (position 1) only."""
     elements = node.child_by_field_name("command_elements")
-    children = [] if elements is None else [c for c in elements.children if c.type not in (
-        "command_argument_sep", "redirection")]
+    children, joined = [], False
+    for child in [] if elements is None else elements.children:
+        if child.type in ("command_argument_sep", "redirection"):
+            joined = False
+        elif not joined:  # $x.ToString() is one argument: its parts are not separated
+            children.append(child)
+            joined = True
     positional, named, index = 0, set(), 0
     while index < len(children):
         item = children[index]
@@ -394,8 +408,9 @@ def _stream_constructor(node, kind, arguments):
 
 def _share_message(what, default) -> str:
     return (f"[file-share] {what} opens the file with {default}: a file another process holds open for writing "
-            "(a live IIS log) fails with a sharing violation. Open [IO.FileStream]::new($path, 'Open', 'Read', "
-            "'ReadWrite, Delete') and read it through [IO.StreamReader]::new($stream, ...)")
+            "(a live IIS log) fails with a sharing violation. Name the FileShare: [IO.FileStream]::new($path, "
+            "'Open', 'Read', 'ReadWrite, Delete') read through [IO.StreamReader]::new($stream, ...), or "
+            "FileShare 'None' where this module must be the only writer")
 
 
 def _is_stream(argument, node) -> bool:
@@ -406,16 +421,22 @@ def _is_stream(argument, node) -> bool:
     if argument.type != "variable":
         return False
     name = _variable_name(argument)
-    scope = _function_of(node)
-    values = []
-    for candidate in _walk(scope):
-        if candidate.type == "script_parameter":
-            bound = next((c for c in candidate.children if c.type == "variable"), None)
-            if bound is not None and _variable_name(bound) == name:
-                return "stream" in _text(candidate).lower()
-        if candidate.type == "assignment_expression" and _assigned_name(candidate) == name:
-            values.append(_inner(candidate.child_by_field_name("value")))
-    return bool(values) and all(_opens_stream(v) for v in values)
+    function = _function_of(node)
+    root = function
+    while root.parent is not None:
+        root = root.parent
+    for scope in (function, root) if function is not root else (root,):
+        values = []
+        for candidate in _walk(scope):
+            if candidate.type == "script_parameter":
+                bound = next((c for c in candidate.children if c.type == "variable"), None)
+                if bound is not None and _variable_name(bound) == name:
+                    return "stream" in _text(candidate).lower()
+            if candidate.type == "assignment_expression" and _assigned_name(candidate) == name:
+                values.append(_inner(candidate.child_by_field_name("value")))
+        if values:
+            return all(_opens_stream(v) for v in values)
+    return False
 
 
 def _opens_stream(node) -> bool:
@@ -428,7 +449,8 @@ def _opens_stream(node) -> bool:
             return (call[0] == "io.filestream" and call[1] == "new") or (
                 call[0] == "io.file" and call[1] in FILE_OPENERS) or call[0].endswith("stream")
         member = next((c for c in node.children if c.type == "member_name"), None)
-        return member is not None and _text(member).lower() in ("open", "openread", "openwrite", "create")
+        method = _text(member).lower() if member is not None else ""
+        return method in ("open", "openread", "openwrite", "create") or "stream" in method
     if node.type == "command" and _cmdlet(node) == "new-object":
         return any(_text(v).lower().removeprefix("system.").endswith("stream") for g, v in _arguments(node)
                    if v is not None and g in (None, "typename"))
@@ -475,45 +497,44 @@ OUTPUT_NODES = {"pipeline", "pipeline_chain", "command", "invokation_expression"
                 "cast_expression"}
 
 
-def _block_outputs(node):
+def _block_outputs(node, returns=True):
+    """Output statements of a block; `returns`: count `return x` too (not inside a loop body, where
+    it ends the function after one value)."""
     if node is None:
         return
     for child in _named(node):
         if child.type in CONTROL:
-            yield from _control_outputs(child)
+            yield from _control_outputs(child, returns)
         elif child.type in BLOCKS:
-            yield from _block_outputs(child)
+            yield from _block_outputs(child, returns)
         elif child.type == "foreach_statement":
             body = next((c for c in child.children if c.type == "statement_block"), None)
-            if any(_emits_value(o) for o in _block_outputs(body)):
+            if any(_emits_value(o) for o in _block_outputs(body, returns=False)):
                 yield child  # a foreach loop that writes values outputs a collection
         elif child.type == "flow_control_statement":
-            if _text(child).lower().startswith("return") and _named(child):
+            if returns and _text(child).lower().startswith("return") and _named(child):
                 yield _named(child)[-1]
         elif child.type in OUTPUT_NODES and not _discarded(child):
             yield child
 
 
-def _control_outputs(node):
+def _control_outputs(node, returns=True):
     for child in _named(node):
         if child.type in CONTROL:
-            yield from _control_outputs(child)
+            yield from _control_outputs(child, returns)
         elif child.type in BLOCKS:
-            yield from _block_outputs(child)
-
-
-# Methods that return nothing on the collections and streams modules use (List<T>.Add is void).
-VOID_METHODS = {"add", "addrange", "insert", "remove", "removeat", "clear", "dispose", "close", "flush", "write",
-                "writeline", "set", "setvalue", "exitjson", "failjson", "warn", "deprecate"}
+            yield from _block_outputs(child, returns)
 
 
 def _emits_value(statement) -> bool:
-    """A statement that certainly writes a value (commands may write nothing, so they do not count)."""
+    """A statement in a loop body that certainly writes a value. Commands may write nothing and method
+    calls are mostly void ($list.Add, $queue.Enqueue), so neither counts."""
     node = _inner(statement)
-    if node.type == "invokation_expression":
-        member = next((c for c in node.children if c.type == "member_name"), None)
-        return member is not None and _text(member).lower() not in VOID_METHODS
-    return node.type not in ("command", "pipeline", "pipeline_chain", "foreach_statement")
+    if node.type == "expression_with_unary_operator" and _named(node):
+        node = _named(node)[0]
+    return node.type not in ("command", "pipeline", "pipeline_chain", "foreach_statement", "invokation_expression",
+                             "post_increment_expression", "post_decrement_expression", "pre_increment_expression",
+                             "pre_decrement_expression")
 
 
 def _discarded(node) -> bool:
@@ -582,8 +603,10 @@ def _collection_assignment(node, context):
         if use is None:
             return
         where = f"${_variable_name(target)} is later {use}"
-    else:
+    elif target.type in ("member_access", "element_access"):
         where = f"{_text(target)} goes into the module's result"
+    else:
+        return  # $a, $b = Get-Foo takes the items apart on purpose
     yield _collection_message(name, command, context, where)
 
 
@@ -633,23 +656,74 @@ def _collection_use(name, assignment) -> str | None:
 # --- [unassigned-variable] --------------------------------------------------------------------------
 
 def _unassigned_variables(root) -> list:
-    script_names = _script_level_names(root)
+    writes = _writes_by_scope(root)
+    script_names = {name for _start, name in writes.get(_key(root), [])} | writes.get("script:", set())
     found = []
     for node in _walk(root):
         if node.type != "variable" or _is_write(node):
             continue
-        name = _variable_name(node)
-        bare = name.split(":", 1)[1] if name.startswith("script:") else name
-        if name.startswith(FOREIGN_PREFIXES) or bare in AUTOMATIC | PS6_VARIABLES or (bare in script_names and (
-                _function_of(node).type == "function_statement" or name.startswith("script:"))):
+        name = _variable_name(node).removeprefix("local:")
+        bare = name.removeprefix("script:")
+        if name.startswith(FOREIGN_PREFIXES) or bare in AUTOMATIC | PS6_VARIABLES:
             continue
-        if _assigned_before(node, bare):
+        in_function = _function_of(node).type == "function_statement"
+        if bare in script_names and (in_function or name.startswith("script:")):
             continue
-        written = _text(node).lstrip("$@").strip("{}").removeprefix("script:").removeprefix("Script:")
+        if _assigned_before(node, bare, writes):
+            continue
+        written = _text(node).lstrip("$@").strip("{}").split(":", 1)[-1]
+        written = bare if "\n" in written else written
         found.append(Problem(node.start_point[0] + 1, node.start_point[1] + 1,
                              f"[unassigned-variable] ${written} is read before anything assigns it: assign it first "
                              "(or pass it as a parameter)"))
     return found
+
+
+def _key(scope) -> tuple:
+    return scope.start_byte, scope.end_byte
+
+
+def _writes_by_scope(root) -> dict:
+    """{scope key: [(start byte, name)]} of every binding, by the function (or file) it happens in;
+    "script:" holds the names assigned as $script:x anywhere."""
+    writes = {"script:": set()}
+    for node in _walk(root):
+        names = []
+        if node.type == "variable" and _is_write(node):
+            name = _variable_name(node).removeprefix("local:")
+            if name.startswith("script:"):
+                writes["script:"].add(name.removeprefix("script:"))
+            names.append(name.removeprefix("script:"))
+        elif node.type == "cast_expression" and _text(node).lower().replace(" ", "").startswith("[ref]"):
+            names.extend(_variable_name(v) for v in _walk(node) if v.type == "variable")
+        elif node.type == "command":
+            names.extend(_command_binds(node))
+        elif node.type == "function_statement":
+            names.extend(_inline_parameters(node))
+            writes.setdefault(_key(node), []).extend((node.start_byte, n) for n in _inline_parameters(node))
+            continue
+        if names:
+            writes.setdefault(_key(_function_of(node)), []).extend((node.start_byte, n) for n in names)
+    return writes
+
+
+def _in_trap(node) -> bool:
+    while node is not None and node.type not in ("trap_statement", "function_statement"):
+        node = node.parent
+    return node is not None and node.type == "trap_statement"
+
+
+def _assigned_before(node, name, writes) -> bool:
+    """Bound earlier in the function (or file) that holds the read, or in a function around it. A trap
+    block runs on an error anywhere in its scope, so anything its scope assigns counts."""
+    scope = _function_of(node)
+    before = scope.end_byte if _in_trap(node) else node.start_byte
+    while True:
+        if any(start < before and bound == name for start, bound in writes.get(_key(scope), [])):
+            return True
+        if scope.parent is None:
+            return False
+        scope = _function_of(scope.parent)
 
 
 def _is_write(variable) -> bool:
@@ -673,21 +747,6 @@ def _within(node, ancestor) -> bool:
     return ancestor.start_byte <= node.start_byte and node.end_byte <= ancestor.end_byte
 
 
-def _declared(scope, before) -> set:
-    """Names bound in scope by something that starts before `before` (a byte offset)."""
-    names = set()
-    for node in _walk(scope):
-        if node.start_byte >= before:
-            continue
-        if node.type == "variable" and _is_write(node):
-            names.add(_variable_name(node).removeprefix("script:"))
-        elif node.type == "cast_expression" and _text(node).lower().replace(" ", "").startswith("[ref]"):
-            names.update(_variable_name(v) for v in _walk(node) if v.type == "variable")
-        elif node.type == "command":
-            names.update(_command_binds(node))
-    return names
-
-
 def _command_binds(command) -> set:
     """Variables a command creates: -OutVariable x, -ErrorVariable +x, Set-Variable/New-Variable -Name x."""
     names = set()
@@ -702,42 +761,10 @@ def _command_binds(command) -> set:
     return names
 
 
-def _assigned_before(node, name) -> bool:
-    """Assigned earlier in the function (or script) that holds the read, or in one around it."""
-    scope = node
-    while scope is not None:
-        scope = scope.parent
-        while scope is not None and scope.type not in ("function_statement", "program"):
-            scope = scope.parent
-        if scope is None:
-            return False
-        if name in _declared(scope, node.start_byte):
-            return True
-        if scope.type == "program":
-            return False
-        if name in _inline_parameters(scope):
-            return True
-    return False
-
-
 def _inline_parameters(function) -> set:
     """function f($a, $b) { }: parameters written after the name."""
     listing = next((c for c in function.children if c.type == "function_parameter_declaration"), None)
     return {_variable_name(v) for v in _walk(listing) if v.type == "variable"} if listing is not None else set()
-
-
-def _script_level_names(root) -> set:
-    """Names assigned outside functions anywhere in the file, or with $script: anywhere."""
-    names = set()
-    for node in _walk(root):
-        if node.type != "variable" or not _is_write(node):
-            continue
-        name = _variable_name(node)
-        if name.startswith("script:"):
-            names.add(name.removeprefix("script:"))
-        elif _function_of(node).type != "function_statement":
-            names.add(name)
-    return names
 
 
 RULES = {

@@ -126,3 +126,27 @@ def test_script_level_variables_are_visible_in_functions_defined_before_them():
     """The host modules read $module in functions; it is assigned at script level before they run."""
     source = "function Get-Phase { $module.Params.phase }\n$module = @{ Params = @{ phase = 'gather' } }\nGet-Phase\n"
     assert _check(source.encode()) == []
+
+
+# Correct Windows PowerShell 5.1 code from ansible.windows modules that earlier drafts of the rules
+# reported (win_path, win_stat, win_copy, win_dns_zone, win_updates, win_user_profile).
+@pytest.mark.parametrize("source", [
+    # a loop that returns its first match is not a collection; $idx++ writes nothing
+    "function Get-Index ($list, $value) {\n    $idx = 0\n    foreach ($el in $list) {\n"
+    "        if ($el -eq $value) { return $idx }\n        $idx++\n    }\n    return -1\n}\n"
+    "$r = @{}\n$r.index = Get-Index @(1) 1\n",
+    # $a, $b = f takes the items apart on purpose
+    "function Get-Pair { return 'a', 'b' }\n$first, $second = Get-Pair\n$r = @{ a = $first }\n",
+    # void method calls in a loop write nothing
+    "function Get-Size {\n    $queue = [System.Collections.Generic.Queue[object]]::new()\n    $size = 0\n"
+    "    foreach ($e in @(1)) { $queue.Enqueue($e); $size += 1 }\n    $size\n}\n$r = @{}\n$r.size = Get-Size\n",
+    # a trap runs on an error anywhere after it
+    "function Invoke-Main {\n    trap { if ($api) { $api.Dispose() } }\n"
+    "    $api = [System.IO.MemoryStream]::new()\n}\n",
+    # $IsWindows next to a version test is right on 5.1 and 7
+    "if ($IsWindows -or $PSVersionTable.PSVersion -lt '6.0') { Get-Date }\n",
+    # a method call in command mode is one argument
+    "$raw = 'C:\\Users'\n$p = Join-Path -Path $raw.ToString() -ChildPath 'x'\n",
+])
+def test_correct_51_code_found_in_ansible_windows_is_not_reported(source):
+    assert _check(source.encode()) == []
