@@ -567,10 +567,19 @@ def _check_native(program, arguments, root) -> list:
             messages.extend(_next_value_problems(where, name, spec, taken, root))
         else:
             messages.extend(_inline_value_problems(where, name, spec, colon, inline if complete else None))
+    return messages + _missing_options(where, command, seen, all(w[1] for w in words))
+
+
+def _missing_options(where, command, seen, all_known) -> list:
+    program, name, usage = where
+    found = []
     missing = [r for r in command["required"] if r not in seen]
     if missing:
-        messages.append(f"{program} {first[0]}: missing {', '.join(missing)} ({where[2]})")
-    return messages
+        found.append(f"{program} {name}: missing {', '.join(missing)} ({usage})")
+    choices = command.get("one_of", [])
+    if choices and not seen & set(choices) and all_known:  # a computed word may be one of them
+        found.append(f"{program} {name}: needs one of {', '.join(choices)} ({usage})")
+    return found
 
 
 def _native_command(program, grammar, first):
