@@ -1,6 +1,7 @@
 # molecule/windows: request the marker site from the host itself, over loopback and over its own
 # network address (IIS then sees a non-loopback client; the host firewall does not filter traffic
-# a host sends itself). Prints status codes as JSON; null when no HTTP answer came.
+# a host sends itself), including one request carrying an indicator of the LRM advisory for the
+# IIS log scan to find. Prints status codes as JSON; null when no HTTP answer came.
 # Constant text: nothing in it comes from the controller.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
@@ -32,7 +33,10 @@ $result = [ordered]@{
     upload_text = Get-HttpStatus -Uri 'http://127.0.0.1:8089/Uploads/SampleSheet.txt'
     upload_script = Get-HttpStatus -Uri 'http://127.0.0.1:8089/Uploads/probe.js'
 }
+$result.indicator_request = $null
 if ($otherAddress) {
     $result.other_login = Get-HttpStatus -Uri ('http://{0}:8089/iqweb/login.htm' -f $otherAddress)
+    # Logged by IIS whatever the answer: investigate.yml must find it (indicator "wscript").
+    $result.indicator_request = Get-HttpStatus -Uri ('http://{0}:8089/iqweb/login.htm?meddev-molecule=wscript.shell' -f $otherAddress)
 }
 ConvertTo-Json -InputObject $result -Compress
