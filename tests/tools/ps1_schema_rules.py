@@ -381,7 +381,8 @@ class Analysis:
                 if _key(_hash_of(entry)) != key:
                     continue
                 name = _constant_string(entry.named_children[0].named_children[0])
-                table.add(name, self.shapes(entry.named_children[-1]), entry)
+                value = next((c for c in entry.named_children[1:] if c.type != "comment"), None)
+                table.add(name, self.shapes(value), entry)
         return self.made[key]
 
     def _array(self, node):
