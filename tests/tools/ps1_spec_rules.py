@@ -580,10 +580,29 @@ def _option_names(table: dict):
     return names
 
 
+def _duplicate_alias_rules(table: dict, context: list) -> list:
+    """GetAliases adds every alias of a level to one Dictionary: an alias listed twice throws."""
+    options = _known(table, "options")
+    seen, found = {}, []
+    for name, (meta, _key) in ((options.data or {}).items() if options is not None else []):
+        aliases = entries(meta).get("aliases") if meta.kind == "hashtable" else None
+        listed = (aliases.items() or []) if aliases is not None and aliases.kind == "array" else [aliases]
+        for alias in listed:
+            if alias is None or alias.kind != "string" or alias.data is None:
+                continue
+            if alias.data in seen:
+                found.append(_problem(alias.node, [*context, name],
+                                      f"alias '{alias.data}' is already an alias of '{seen[alias.data]}': "
+                                      "Ansible.Basic fails every call (\"An item with the same key has already "
+                                      "been added\")"))
+            seen.setdefault(alias.data, name)
+    return found
+
+
 def _reference_rules(table: dict, context: list) -> list:
     """deprecated_aliases entries; required_if, mutually_exclusive, required_one_of, required_together,
     required_by: their shape, and that they name options of this level (or their aliases)."""
-    found = _deprecated_alias_rules(table, context)
+    found = _deprecated_alias_rules(table, context) + _duplicate_alias_rules(table, context)
     names = _option_names(table)
     for key in (*LIST_OF_LISTS, "required_if"):
         value = _known(table, key)
