@@ -45,8 +45,10 @@ namespace ansible_collections.meddev.hardening.plugins.module_utils.MeddevLogSca
             for (int i = 0; i < patterns.Length; i++)
             {
                 // ECMAScript: ASCII \s \w \d \b, as re.ASCII in the twin. No IgnoreCase: the text is
-                // already lower case and the patterns are written in lower case.
-                this.patterns[i] = new Regex(patterns[i], RegexOptions.ECMAScript);
+                // already lower case and the patterns are written in lower case. Compiled: run for every
+                // line. (ECMAScript combines only with IgnoreCase, Multiline and Compiled: dotnet-api-docs
+                // xml/System.Text.RegularExpressions/RegexOptions.xml.)
+                this.patterns[i] = new Regex(patterns[i], RegexOptions.ECMAScript | RegexOptions.Compiled);
             }
             this.since = since == null ? "" : since;
             this.maxFindings = maxFindings;
