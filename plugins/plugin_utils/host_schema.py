@@ -34,6 +34,9 @@ FRAMEWORK_KEYS = {"invocation", "warnings", "deprecations", "exception", "module
 PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+\Z")
 # At run time a message names this many violations, then how many more there are.
 SHOWN = 5
+# The common case at once; subclasses (Ansible's tagged str/dict/list) through JSON_TYPES.
+EXACT_TYPES = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+               tuple: "array", dict: "object"}
 # Checked in this order: a bool is also an int in Python.
 JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"), ((list, tuple), "array"),
               (dict, "object"))
@@ -45,14 +48,14 @@ class SchemaError(ValueError):
 
 def type_name(value) -> str:
     """The JSON type of a Python value as json.loads produces it (bool before int: True is an int)."""
-    if value is None:
-        return "null"
+    name = EXACT_TYPES.get(type(value))
+    if name is not None:
+        return name
     return next((name for kind, name in JSON_TYPES if isinstance(value, kind)), type(value).__name__)
 
 
-def _matches(value, actual: str, wanted) -> bool:
-    if actual in wanted:
-        return True
+def _widened(value, actual: str, wanted) -> bool:
+    """An integer is a number; a number with no fraction (2.0) is an integer."""
     if actual == "integer":
         return "number" in wanted
     return actual == "number" and "integer" in wanted and float(value).is_integer()
@@ -64,6 +67,13 @@ def child_path(path: str, key) -> str:
     return f"{path}.{key}" if PLAIN_KEY.match(str(key)) else f"{path}[{json.dumps(str(key))}]"
 
 
+def _text(path) -> str:
+    """Paths are built as (parent, key) pairs while validating and spelled out only for an error."""
+    if isinstance(path, str):
+        return path
+    return child_path(_text(path[0]), path[1])
+
+
 def validate(value, schema: dict, path: str = "state", defs: dict | None = None) -> list:
     """Every violation of ``schema`` by ``value``, as "<path>: <what is wrong>" strings."""
     errors = []
@@ -72,39 +82,41 @@ def validate(value, schema: dict, path: str = "state", defs: dict | None = None)
 
 
 def _validate(value, schema, path, defs, errors) -> None:
-    if "$ref" in schema:
-        schema = _resolve(schema["$ref"], defs)
+    ref = schema.get("$ref")
+    if ref is not None:
+        schema = _resolve(ref, defs)
     wanted = schema.get("type")
     if wanted is not None:
         wanted = (wanted,) if isinstance(wanted, str) else wanted
         actual = type_name(value)
-        if not _matches(value, actual, wanted):
-            errors.append(f"{path}: expected {' or '.join(wanted)}, got {actual}")
+        if actual not in wanted and not _widened(value, actual, wanted):
+            errors.append(f"{_text(path)}: expected {' or '.join(wanted)}, got {actual}")
             return  # the value is not what the rest of the schema describes
     if "enum" in schema and value not in schema["enum"]:
         allowed = ", ".join(json.dumps(v) for v in schema["enum"])
-        errors.append(f"{path}: {json.dumps(value, default=str)[:80]} is not one of {allowed}")
+        errors.append(f"{_text(path)}: {json.dumps(value, default=str)[:80]} is not one of {allowed}")
     if isinstance(value, dict):
         _validate_object(value, schema, path, defs, errors)
     elif isinstance(value, (list, tuple)) and "items" in schema:
         items = schema["items"]
         for index, item in enumerate(value):
-            _validate(item, items, f"{path}[{index}]", defs, errors)
+            _validate(item, items, (path, index), defs, errors)
 
 
 def _validate_object(value, schema, path, defs, errors) -> None:
     properties = schema.get("properties", {})
     for key in schema.get("required", ()):
         if key not in value:
-            errors.append(f"{child_path(path, key)}: required key missing")
+            errors.append(f"{child_path(_text(path), key)}: required key missing")
     extra = schema.get("additionalProperties", True)
     for key, item in value.items():
-        if key in properties:
-            _validate(item, properties[key], child_path(path, key), defs, errors)
+        sub = properties.get(key)
+        if sub is not None:
+            _validate(item, sub, (path, key), defs, errors)
         elif extra is False:
-            errors.append(f"{child_path(path, key)}: key not in the contract")
-        elif isinstance(extra, dict):
-            _validate(item, extra, child_path(path, key), defs, errors)
+            errors.append(f"{child_path(_text(path), key)}: key not in the contract")
+        elif extra is not True:
+            _validate(item, extra, (path, key), defs, errors)
 
 
 def _resolve(ref: str, defs: dict) -> dict:
