@@ -102,7 +102,7 @@ def test_mcs_compiles_it_as_csharp_5_with_warnings_as_errors(tmp_path):
     assert build.returncode == 0, build.stdout + build.stderr
 
 
-def line(ip="203.0.113.9", method="GET", stem="/x", query="-", when="2026-11-20 10:00:00", status="200") -> bytes:
+def line(*, ip="203.0.113.9", method="GET", stem="/x", query="-", when="2026-11-20 10:00:00", status="200") -> bytes:
     return f"{when} {ip} {method} {stem} {query} {status}\r\n".encode()
 
 
@@ -114,7 +114,8 @@ CASES = {
     "invalid utf-8 in escapes": HEADER + line(method="POST", stem="/x%ff.asp") + line(stem="/a%e2%82", query="%zz%4"),
     "encoded whitespace": HEADER + line(stem="/cmd%1c/c") + line(stem="/cmd%c2%a0/c") + line(stem="/cmd%09/c"),
     "upper case and twice encoded": HEADER + line(stem="/%2557SCRIPT") + line(method="post", stem="/A.ASP"),
-    "BOM, CR only, no final LF": b"\xef\xbb\xbf" + HEADER + line(stem="/shell")[:-2] + b"\r\r\n" + line(stem="/shell")[:-2],
+    "BOM, CR only, no final LF": b"\xef\xbb\xbf" + HEADER + line(stem="/shell")[:-2] + b"\r\r\n"
+                                 + line(stem="/shell")[:-2],
     "header changes, tabs, duplicates": HEADER + line(stem="/shell") + b"#Fields:  c-ip  c-ip\tdate cs-uri-stem\n"
                                         b"1.2.3.4 9.9.9.9\tx /shell\n5.6.7.8 8.8.8.8 /shell\n",
     "loopback and malformed": HEADER + line(ip="127.0.0.1", stem="/shell") + line(ip="::1", stem="/shell")
@@ -158,7 +159,7 @@ def test_same_result_on_random_request_lines(harness, tmp_path):
     pieces = ["/", "shell", "WScript", ".network", "%", "%2", "%25", "%77", "%2e", "%2E%2e", "+", "..", "\\",
               "cmd", " /c", "%20/c", ".asp", ".aspx?", "upload", ".csv", "?", "é", "%C3%A9", "%ff", "%e2%82",
               "powershell -", "certutil -urlcache", "%1c", "%0a", "A", "z", "-", "\U0001f600"]
-    rng = random.Random(12)
+    rng = random.Random(12)  # noqa: S311 - repeatable test data, not security
     lines = []
     for _ in range(3000):
         stem = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))).replace(" ", "+")
