@@ -21,7 +21,7 @@ Every message starts with its rule name in brackets and says what to write inste
   item since PowerShell 3.0 and Ansible runs modules without strict mode, so they are not.)
 [null-comparison] $null on the right of -eq/-ne (and their -i/-c forms): with an array on the
   left the operator filters the array instead of testing it.
-[unassigned-variable] a variable read in a function or at script level that is not a parameter,
+[unassigned-variable] a variable read in a function (script-level code is not checked) that is not a parameter,
   not assigned before the read (in the function, or in a function enclosing it; anywhere in it for
   a read in a trap block), not assigned at script level anywhere in the file (functions run after
   it), and not automatic. Bindings: =, +=, ++ (PowerShell starts a missing variable at $null),
@@ -666,8 +666,9 @@ def _unassigned_variables(root) -> list:
         bare = name.removeprefix("script:")
         if name.startswith(FOREIGN_PREFIXES) or bare in AUTOMATIC | PS6_VARIABLES:
             continue
-        in_function = _function_of(node).type == "function_statement"
-        if bare in script_names and (in_function or name.startswith("script:")):
+        if _function_of(node).type != "function_statement":
+            continue  # script-level code runs top to bottom once; the rule is about functions
+        if bare in script_names:
             continue
         if _assigned_before(node, bare, writes):
             continue
