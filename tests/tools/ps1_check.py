@@ -58,7 +58,10 @@ Allowed, and why:
 
 Then the rule modules in RULE_MODULES run on the parsed tree; ps1_signature_rules.py checks cmdlet
 calls and secedit / auditpol / MpCmdRun / w32tm arguments against Microsoft's documentation (data in
-ps1_signatures/, built by ps1_signatures_build.py).
+ps1_signatures/, built by ps1_signatures_build.py); ps1_spec_rules.py validates the Ansible.Basic
+argument spec as Ansible.Basic does; ps1_language_rules.py holds the Windows PowerShell 5.1 language
+rules ([ps7-syntax], [ps7-parameter], [collection-return], [null-comparison], [unassigned-variable],
+[alias], [encoding], [file-share]; data in ps1_language_data/ from MicrosoftDocs/PowerShell-Docs).
 """
 
 from __future__ import annotations
