@@ -6,10 +6,30 @@ Source of every rule: ansible-core 2.19 module_utils/csharp/Ansible.Basic.cs (sp
 optionTypes, ValidateArgumentSpec, GetAliases, CheckArguments, CheckRequired*, CheckSubOption),
 plus the ansible-test validate-modules checks on the same spec (no-log-needed,
 parameter-invalid-elements, incompatible-choices, incompatible-default-type). The messages quote
-Ansible.Basic's own wording where it has one.
+Ansible.Basic's own wording where it has one, prefixed with the option path (spec option 'a' -> 'b').
 
 Which hashtables: `$spec = @{...}` and the spec (and fragments) given to
-[Ansible.Basic.AnsibleModule]::Create, literally or through a variable assigned a literal.
+[Ansible.Basic.AnsibleModule]::Create, literally or through variables assigned a literal.
+
+Rejected, at every level of nested options:
+- a key Ansible.Basic does not know (keys are case-sensitive: Type is not type);
+- a value whose .NET type is not the one specDefaults names: choices, mutually_exclusive,
+  required_if, required_one_of, required_together must be lists (a lone string is a String, not a
+  List<object>: "did not match expected type"), aliases a list of strings or one string (a lone
+  String is the List<String>'s entry type and is wrapped), deprecated_aliases hashtables, options
+  and required_by a Hashtable (not [ordered]), no_log/required/apply_defaults/supports_check_mode
+  booleans, removed_in_version/removed_from_collection strings, removed_at_date a [DateTime];
+- type/elements that are not one of bool, dict, float, int, json, list, path, raw, sid, str (a
+  script block is not a delegate); an option's entry that is not a hashtable;
+- required = $true with a default ("required and default are mutually exclusive");
+- elements without type list, sub options without type dict or list/elements dict (ignored);
+- a choice or default the option's type converter cannot produce ('two' for int, 'maybe' for bool,
+  @() for dict, @{} for list), a default not among the choices;
+- required_* entries that are not lists (@(@('a', 'b')) is ONE flat list), required_if entries
+  without 3 or 4 items or whose requirements are not a list, names that are not options (or
+  aliases) of that level; deprecated_aliases entries without name, or without exactly one of
+  version/date; an alias listed twice at one level;
+- an option whose name looks secret without no_log (validate-modules no-log-needed).
 
 PowerShell values as .NET sees them: 'a' is a System.String (not a list); 'a', 'b' and @('a') are
 System.Object[]; @{} a Hashtable, [ordered]@{} an OrderedDictionary; $true a Boolean; 1 an Int32;
@@ -188,7 +208,7 @@ def _cast(node) -> Value:
         return Value(kind, node, inner.data if inner.kind in kept else None)
     if name in ARRAY_CASTS or name.endswith("[]"):
         items = inner.items() if inner.kind == "array" else ([inner] if inner.kind != "unknown" else None)
-        return Value("array", node, items, ARRAY_CASTS.get(name, "other"))
+        return Value("array", node, items, ARRAY_CASTS.get(name, name.removesuffix("[]")))
     return Value("unknown", node)
 
 
