@@ -8,8 +8,9 @@ Usage: make_ps51_data.py GIT_DIR [COMMIT] > ps51_language.json
   aliases Get-Alias lists on Windows PowerShell 5.1 that no page's front matter names;
 - cmdlets_7_only: cmdlets documented under reference/7.x but not under reference/5.1;
 - parameters_7_only: for each cmdlet in both, the parameters (### -Name headings) documented for any
-  7.x version but not for 5.1, with every 5.1 parameter name and alias (to tell an unambiguous
-  prefix of a 7-only parameter from a 5.1 one).
+  7.x version but not for 5.1, or documented on the 5.1 page as "introduced in PowerShell 6/7",
+  with every 5.1 parameter name and alias (to tell an unambiguous prefix of a 7-only parameter from
+  a 5.1 one).
 """
 
 import json
@@ -44,11 +45,18 @@ def front_aliases(text):
     return [line.strip()[2:].strip() for line in block.group(1).splitlines()] if block else []
 
 
-def parameters(text):
+# A 5.1 page that documents a later parameter says so (Get-ChildItem -FollowSymlink: "This parameter
+# was introduced in PowerShell 6.0."); "reintroduced in PowerShell 7.1" means 5.1 had it.
+LATER = re.compile(r"(?<!re)introduced in PowerShell [6-9]", re.I)
+
+
+def parameters(text, skip_later=False):
     """{parameter: [aliases]} from the ## PARAMETERS section."""
     section = text.split("\n## PARAMETERS", 1)[-1].split("\n## INPUTS", 1)[0]
     found = {}
     for name, body in re.findall(r"^### -(\w+)\n(.*?)(?=^### |\Z)", section, re.S | re.M):
+        if skip_later and LATER.search(body):
+            continue
         alias_line = re.search(r"^Aliases:[ \t]*(.*)$", body, re.M)
         aliases = [a.strip() for a in alias_line.group(1).split(",") if a.strip()] if alias_line else []
         found[name] = aliases
@@ -70,8 +78,8 @@ def main(repo, commit="HEAD"):
             aliases[alias.lower()] = cmdlet
         if cmdlet not in new:
             continue
-        params_51 = parameters(text)
-        extra = {}
+        params_51 = parameters(text, skip_later=True)
+        extra = {name: f"{path}: introduced in PowerShell 6+" for name in parameters(text) if name not in params_51}
         for path_7 in new[cmdlet]:
             for name in parameters(show(path_7)):
                 if name.lower() not in {p.lower() for p in params_51}:
