@@ -232,8 +232,11 @@ def _ps7_parameters(node, _context):
                 continue
             match = next((p for p in entry["parameters_7_only"] if p.lower().startswith(given)), None)
             if match:
+                source = entry["parameters_7_only"][match]
+                if not source.startswith("reference/5.1"):
+                    source = f"{source}; not in {entry['doc_5_1']}"
                 yield (f"[ps7-parameter] {_text(node.child_by_field_name('command_name'))} -{match} is PowerShell "
-                       f"7 only ({entry['parameters_7_only'][match]}; not in {entry['doc_5_1']}): "
+                       f"7 only ({source}): "
                        f"{PS7_ALTERNATIVES.get((cmdlet, match.lower()), 'use a Windows PowerShell 5.1 form')}")
     if cmdlet == "join-path":
         yield from _join_path(node)
