@@ -161,16 +161,17 @@ GOOD = [
     ("process.start", ARGV + "[Diagnostics.Process]::Start($exe, (Argv-ToString -arguments @('/a', $v)))"),
     ("startinfo", "$psi.Arguments = '/a /b'\n$psi.ArgumentList.Add($value)\n$h = @{ Arguments = \"/a $v\" }"),
     ("startinfo", ARGV + "$psi.Arguments = Argv-ToString -arguments @('/a', $v)"),
-    ("run-command", "Run-Command -command 'auditpol.exe /get /category:* /r'"),
+    ("run-command", ARGV + "Run-Command -command 'auditpol.exe /get /category:* /r'"),
     # baseline.ps1: the list is built by the caller, quoted by Argv-ToString in the call.
     ("argv-tostring", ARGV + "function Invoke-Tool {\n    param([string[]]$Arguments)\n"
      "    $outcome = Run-Command -command (Argv-ToString -arguments $Arguments)\n    $outcome.stdout\n}\n"
      "$null = Invoke-Tool -Arguments @('secedit.exe', '/export', '/cfg', $inf, '/quiet')"),
     # iqwebx_licgen.ps1: quoted into a variable first, inside a switch clause.
-    ("argv-tostring", ARGV + "function Invoke-Change {\n    param($Change)\n    switch ($Change.kind) {\n"
+    ("argv-tostring", ARGV + "$mpCmdRun = 'MpCmdRun.exe'\nfunction Invoke-Change {\n    param($Change)\n    switch ($Change.kind) {\n"
      "        'restore' {\n            $command = Argv-ToString -arguments @($mpCmdRun, '-Restore', '-Name', "
      "$Change.threat)\n            $outcome = Run-Command -command $command\n        }\n    }\n}"),
     ("argv-tostring", "#AnsibleRequires -PowerShell Ansible.ModuleUtils.ArgvParser\n"
+     "#AnsibleRequires -PowerShell Ansible.ModuleUtils.CommandUtil\n"
      "Run-Command -command (Argv-ToString -arguments @($exe, '/x', $value))"),
     ("add-type", "Add-Type -TypeDefinition @'\npublic class X { }\n'@\nAdd-Type -AssemblyName System.Web"),
 ]
