@@ -14,9 +14,10 @@ description:
   - Finds iQ-WEBX and the iQ-X version; checks that C(<install>\PACS\php\LicGen.exe) is present directly
     in that folder (SRC-IQW-6).
   - If it is missing, adds the antivirus exclusion first (SRC-IQW-9), then restores the file from
-    Defender's quarantine (SRC-IQW-7), or else copies the distributor artifact chosen by the full iQ-X
-    version, verified by SHA-256 on the controller and on the host (SRC-IQW-8). No artifact for that
-    version fails with the message to contact the distributor quoting the version. Nothing is downloaded.
+    Defender's quarantine store (SRC-IQW-7; C(MpCmdRun -Restore -FilePath), only what C(-ListAll) lists),
+    or else copies the distributor artifact chosen by the full iQ-X version, verified by SHA-256 on the
+    controller and on the host (SRC-IQW-8). No artifact for that version fails with the message to contact
+    the distributor quoting the version. Nothing is downloaded.
   - Checks from the host that the iQ-WEB login page returns 200 with content (SRC-IQW-4); updates stale
     antivirus definitions (SRC-IQW-1); reports a pending restart without ever forcing one (SRC-IQW-2)
     and recent detections (SRC-IQW-3); records every step in an evidence file (SRC-IQW-10).
