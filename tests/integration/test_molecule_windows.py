@@ -184,3 +184,50 @@ def test_the_scenario_runs_every_role_check_first_then_apply_idempotence_verify_
     assert host["ansible_winrm_scheme"] == "https" and host["ansible_winrm_server_cert_validation"] == "validate"
     rollback = yaml.safe_load((SCENARIO / "side_effect.yml").read_text(encoding="utf-8"))
     assert rollback[0]["roles"][0]["vars"] == {"lrm_patch_state": "absent"}
+
+
+def _without_host_only_tasks(plays: list) -> list:
+    """The plays minus raw/script tasks (they need Windows) and the tasks reading what those registered."""
+    dropped: set = set()
+    kept_plays = []
+    for original in plays:
+        play = dict(original)
+        for section in ("pre_tasks", "tasks", "post_tasks"):
+            kept = []
+            for task in play.get(section) or []:
+                text = yaml.safe_dump(task)
+                if _module(task) in HOST_MODULES or any(name in text for name in dropped):
+                    dropped.add(task.get("register") or "\0")
+                    continue
+                kept.append(task)
+            if section in play:
+                play[section] = kept
+        kept_plays.append(play)
+    return kept_plays
+
+
+def test_the_scenario_assertions_hold_on_the_simulated_lrm_instrument(tmp_path):
+    """converge.yml and the rollback side effect, run against the winsim twin of an LRM PC: their
+    assertions (controls reported, none failed, rollback fixed then idempotent) are sound."""
+    state = tmp_path / "lrm"
+    inventory = tmp_path / "hosts.yml"
+    host = yaml.safe_load((SCENARIO / "molecule.yml").read_text(encoding="utf-8"))[
+        "provisioner"]["inventory"]["host_vars"]["windows-target"]
+    host_vars = {key: value for key, value in host.items() if not key.startswith("ansible_")
+                 and not key.startswith("iqwebx_licgen_") and "${" not in str(value)}
+    host_vars.update(ansible_connection="meddev.hardening.winsim", winsim_state_dir=str(state),
+                     ansible_python_interpreter="{{ ansible_playbook_python }}",
+                     firewall_management_networks=["10.10.0.0/24"], molecule_windows_record_dir=str(tmp_path))
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": {"lrm-miseq-01": host_vars}}}), encoding="utf-8")
+    seed = tmp_path / "seed.yml"
+    seed.write_text(yaml.safe_dump([{"hosts": "all", "gather_facts": False, "tasks": [
+        {"meddev.hardening.winsim_seed": {"profile": "lrm_instrument"}}]}]), encoding="utf-8")
+    rollback = tmp_path / "rollback.yml"
+    plays = _without_host_only_tasks(yaml.safe_load((SCENARIO / "side_effect.yml").read_text(encoding="utf-8")))
+    rollback.write_text(yaml.safe_dump(plays, sort_keys=False), encoding="utf-8")
+    env = _env(ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), MEDDEV_REPORT_DIR=str(tmp_path / "reports"))
+    for playbook in (seed, SCENARIO / "converge.yml", rollback):
+        result = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inventory), str(playbook)],
+                                check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, f"{playbook.name}:\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
+    assert "The rollback restored the file" in result.stdout and "Nothing changed" in result.stdout
