@@ -148,3 +148,21 @@ def test_lab_reset_playbook_reseeds(lab):
     assert result.returncode == 0, output(result)
     assert lab.calls(HOST) == []
     assert lab.sim(HOST).read("firewall")["profiles"]["Public"]["Enabled"] is False
+
+
+def test_settings_and_winrm_rules_set_by_group_policy_are_reported_not_changed(lab):
+    sim = lab.sim(HOST)
+    state = sim.read("firewall")
+    # Group Policy switches the public profile on (locally it is off) and pushes a WinRM rule.
+    state["gpo"] = {"profiles": {"Public": {"Enabled": True}}, "rules": [{
+        "Name": "{6A0F2E3C-0B7D-4C1E-9F00-57A1D0C0FFEE}", "DisplayName": "WinRM from management (GPO)",
+        "Description": "", "Group": "", "Direction": "Inbound", "Action": "Allow", "Enabled": True, "Protocol": "TCP",
+        "LocalPort": ["5985", "5986"], "RemotePort": ["Any"], "RemoteAddress": ["10.10.0.0/255.255.255.0"],
+        "Profile": "Any", "PolicyStoreSource": "Hospital Workstations - Firewall"}]}
+    sim.write("firewall", state)
+    result = lab.playbook("site.yml")
+    assert result.returncode == 0, output(result)
+    public = lab.controls(HOST)["FW-PROFILE-PUBLIC"]
+    assert public["status"] == "compliant" and "set by Group Policy" in public["message"]
+    assert sim.read("firewall")["profiles"]["Public"]["Enabled"] is False  # the local value was left alone
+    assert lab.playbook("drift.yml").returncode == 0
