@@ -61,7 +61,7 @@ def test_the_shipped_defect_fails_the_checker_with_file_line_and_column():
     run = subprocess.run([sys.executable, str(ROOT / "tests" / "tools" / "ps1_check.py"), str(path)],
                          capture_output=True, text=True, check=False)
     assert run.returncode == 1
-    assert f"{path}:9:62: spec option 'phase': 'choices' must be a list, got a string" in run.stdout
+    assert f"{path}:8:62: spec option 'phase': 'choices' must be a list, got a string" in run.stdout
     assert "System.Collections.Generic.List`1[System.Object]: actual type System.String" in run.stdout
     assert "write choices = @('gather')" in run.stdout
 
