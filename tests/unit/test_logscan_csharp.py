@@ -12,6 +12,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -41,6 +42,29 @@ def test_the_ps1_requires_the_util_by_its_namespace_and_uses_its_class():
     assert re.search(r"^    public class LogScan$", source, re.M)
     assert f"[{NAMESPACE}.LogScan]::new(" in ps1
     assert "StreamReader" not in ps1 and "ReadLine" not in source
+
+
+RESOLVE = """
+import sys
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+_AnsibleCollectionFinder(paths=[sys.argv[1]])._install()
+from ansible.executor.powershell.module_manifest import PSModuleDepFinder
+finder = PSModuleDepFinder()
+deps = finder.scan_module(open(sys.argv[2], "rb").read(),
+                          fqn="ansible_collections.meddev.hardening.plugins.modules.iis_log_scan")
+name = sys.argv[3] + ".cs"
+print(name in deps, "Ansible.ModuleUtils.AddType.psm1" in deps, finder.scripts[name].path)
+"""
+
+
+def test_ansible_core_resolves_the_requires_line_to_this_file():
+    """ansible-core's own dependency scan: what the controller sends to the host with the module."""
+    done = subprocess.run([sys.executable, "-c", RESOLVE, str(ROOT / "collections"), str(PS1), NAMESPACE],
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    found, add_type, path = done.stdout.split()
+    assert found == add_type == "True"
+    assert pathlib.Path(path).resolve() == SOURCE.resolve()
 
 
 @pytest.mark.parametrize("newer, pattern", [
