@@ -74,7 +74,8 @@ counts:
   returned: always
   type: dict
 scan_stats:
-  description: Files, lines and bytes read; malformed and oversized lines skipped.
+  description: Files, lines kept and bytes (not characters) read; malformed, oversized and loopback lines
+    skipped; matched_lines, the lines with an indicator.
   returned: always
   type: dict
 """
