@@ -167,7 +167,8 @@ GOOD = [
      "    $outcome = Run-Command -command (Argv-ToString -arguments $Arguments)\n    $outcome.stdout\n}\n"
      "$null = Invoke-Tool -Arguments @('secedit.exe', '/export', '/cfg', $inf, '/quiet')"),
     # iqwebx_licgen.ps1: quoted into a variable first, inside a switch clause.
-    ("argv-tostring", ARGV + "$mpCmdRun = 'MpCmdRun.exe'\nfunction Invoke-Change {\n    param($Change)\n    switch ($Change.kind) {\n"
+    ("argv-tostring", ARGV + "$mpCmdRun = 'MpCmdRun.exe'\n"
+     "function Invoke-Change {\n    param($Change)\n    switch ($Change.kind) {\n"
      "        'restore' {\n            $command = Argv-ToString -arguments @($mpCmdRun, '-Restore', '-Name', "
      "$Change.threat)\n            $outcome = Run-Command -command $command\n        }\n    }\n}"),
     ("argv-tostring", "#AnsibleRequires -PowerShell Ansible.ModuleUtils.ArgvParser\n"
