@@ -26,7 +26,7 @@ def test_there_are_host_modules_to_check():
 
 @pytest.mark.parametrize("path", PS1_FILES + PSM1_FILES, ids=lambda p: p.name)
 def test_shipped_modules_parse_and_run_no_dynamic_code(path):
-    assert [str(p) for p in ps1_check.problems(path.read_bytes())] == []
+    assert [str(p) for p in ps1_check.problems(path.read_bytes(), path)] == []
 
 
 # (rule, PowerShell that must be reported, fragment of the message)
