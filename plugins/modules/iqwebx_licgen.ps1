@@ -70,7 +70,10 @@ function Get-IqwebxInstall {
     }
     $folder = [string]$entry.InstallLocation
     if (-not $folder) { $folder = $module.Params.install_dir }
-    @{ installed = $true; version = [string]$entry.DisplayVersion; install_dir = $folder }
+    # An entry without DisplayVersion is an unknown version (null), not '' (as the twin).
+    $version = $null
+    if ($entry.DisplayVersion) { $version = [string]$entry.DisplayVersion }
+    @{ installed = $true; version = $version; install_dir = $folder }
 }
 
 function Get-LoginPage {

@@ -118,6 +118,9 @@ def restore_arguments(change: dict) -> list:
 def _product(host: SimHost, default_dir: str) -> dict:
     entry = host.uninstall_entry(lambda name: name.lower().startswith(("iq-webx", "iq-x")))
     if entry is None:
+        # As iqwebx_licgen.ps1: no uninstall entry, but <install_dir>\PACS exists -> installed, version unknown.
+        if host.windows_path(f"{default_dir.rstrip(chr(92))}\\PACS").is_dir():
+            return {"installed": True, "version": None, "install_dir": default_dir}
         return {"installed": False}
     return {"installed": True, "version": entry.get("DisplayVersion"),
             "install_dir": entry.get("InstallLocation") or default_dir}
@@ -162,7 +165,7 @@ def gather(host: SimHost, params: dict) -> dict:
         items = parse_quarantine_listing(listing)
         state.update(
             exclusions=[] if hidden else paths, exclusions_hidden=hidden,
-            antivirus={"signature_age_days": defender.get("signature_age_days")},
+            antivirus={"signature_age_days": int(defender.get("signature_age_days") or 0)},  # [int]$null is 0
             # The detection history (Get-MpThreatDetection): removed, allowed and restored items stay in it.
             detections=[{"time": d.get("time"), "threat": d.get("threat")} for d in defender.get("detections", [])],
             quarantine=items,

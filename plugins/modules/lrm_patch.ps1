@@ -56,7 +56,10 @@ function Get-LrmInstall {
     $entry = Get-ItemProperty -Path $keys -ErrorAction SilentlyContinue |
         Where-Object { $_.DisplayName -like 'Local Run Manager*' } | Select-Object -First 1
     if (-not $entry) { return @{ installed = $false } }
-    @{ installed = $true; version = [string]$entry.DisplayVersion; install_dir = [string]$entry.InstallLocation }
+    # An entry without DisplayVersion is an unknown version (null), not '' (as the twin).
+    $version = $null
+    if ($entry.DisplayVersion) { $version = [string]$entry.DisplayVersion }
+    @{ installed = $true; version = $version; install_dir = [string]$entry.InstallLocation }
 }
 
 function Get-ProductType {

@@ -209,3 +209,21 @@ def test_ps1_requires_the_service_enabled_and_normal_mode():
 def test_evidence_refuses_a_malformed_detection_list(detections):
     with pytest.raises(ArgumentError, match=r"host state defender\.detections"):
         evidence.controls_and_findings({"defender": {"available": True, "detections": detections}, "events": []})
+
+
+# -- the install as both sides find it ----------------------------------------------------------------------------
+
+def test_a_pacs_folder_without_an_uninstall_entry_is_an_install_of_unknown_version(tmp_path):
+    """iqwebx_licgen.ps1 falls back on <install_dir>\\PACS when no uninstall entry names iQ-WEBX/iQ-X."""
+    profile = copy.deepcopy(winsim_profiles.load("iqwebx_deleted"))
+    profile["state"]["registry"] = {key: value for key, value in profile["state"].get("registry", {}).items()
+                                    if "uninstall" not in key.lower()}
+    host = winsim.seed(tmp_path / "h", "iqwebx_deleted", profile)
+    assert licgen_sim.gather(host, LICGEN_PARAMS)["iqwebx"] == {
+        "installed": True, "version": None, "install_dir": LICGEN_PARAMS["install_dir"]}
+    assert "if ($entry.DisplayVersion) { $version = [string]$entry.DisplayVersion }" in ps1("iqwebx_licgen")
+
+
+def test_signature_age_is_always_a_number_as_ps1_int_makes_it(tmp_path):
+    host = seeded(tmp_path, "iqwebx_deleted", signature_age_days=None)
+    assert licgen_sim.gather(host, LICGEN_PARAMS)["antivirus"] == {"signature_age_days": 0}
