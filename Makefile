@@ -6,7 +6,7 @@ ANSIBLE_PLAYBOOK := $(BIN)/ansible-playbook
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test browser lab-reset investigate unit lint pwsh-syntax sanity molecule molecule-windows integration build bench bench-logscan ee-context changelog clean
+.PHONY: run test browser csharp lab-reset investigate unit lint pwsh-syntax sanity molecule molecule-windows integration build bench bench-logscan ee-context changelog clean
 
 $(VENV)/.run-deps: requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,9 +40,13 @@ bench-logscan: $(VENV)/.run-deps
 	$(BIN)/python tests/tools/logscan_bench.py 10 100 1024
 
 ## make test: every test: unit, lint, PowerShell syntax, sanity, molecule, integration, build.
-test: $(VENV)/.dev-deps browser
+test: $(VENV)/.dev-deps browser csharp
 	$(MAKE) --no-print-directory lint pwsh-syntax sanity molecule
 	$(BIN)/python -m pytest -q -n 2 tests/unit tests/integration tests/reliability
+
+## The log scan's C# helper is compiled (C# 5, warnings as errors) and run by Debian's mono, installed only if missing.
+csharp:
+	@command -v mcs >/dev/null 2>&1 && command -v mono >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mono-mcs; }
 
 ## The HTML report is checked in real headless Chromium (Debian's package), installed only if missing.
 browser:

@@ -2,10 +2,11 @@
 
 Windows PowerShell 5.1 compiles it with the .NET Framework 4.x csc.exe (C# 5, warnings are errors).
 Here mono's mcs compiles it with -langversion:5 -warnaserror, and mono runs it on the same bytes as
-plugins/module_utils/iis_logs.py. Both need Debian's mono-mcs (which brings mono-runtime); without
-it only the structure checks run.
+plugins/module_utils/iis_logs.py. Both need Debian's mono-mcs (which brings mono-runtime; `make test`
+installs it); without it these tests fail rather than skip.
 """
 
+import functools
 import json
 import pathlib
 import random
@@ -25,8 +26,16 @@ PS1 = ROOT / "plugins/modules/iis_log_scan.ps1"
 FIXTURE = ROOT / "tests/fixtures/iis/logs/u_ex261120.log"
 NAMESPACE = "ansible_collections.meddev.hardening.plugins.module_utils.MeddevLogScan"
 HEADER = b"#Fields: date time c-ip cs-method cs-uri-stem cs-uri-query sc-status\r\n"
-needs_mcs = pytest.mark.skipif(not shutil.which("mcs") or not shutil.which("mono"),
-                               reason="mono-mcs (Debian) is not installed: the C# is not compiled here")
+MISSING_MONO = "Debian's mono-mcs is needed to compile and run the C# helper; `make test` installs it"
+
+
+def needs_mcs(test):
+    """Fails, never skips, without mono: a skipped compile would hide a C# error (as the chromium tests)."""
+    def run(*args, **kwargs):
+        if not shutil.which("mcs") or not shutil.which("mono"):
+            pytest.fail(MISSING_MONO)
+        return test(*args, **kwargs)
+    return functools.wraps(test)(run)
 
 
 def code_only(text: str) -> str:
@@ -94,7 +103,7 @@ def test_the_log_is_opened_sharing_write_and_delete_and_read_in_chunks():
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory):
     if not shutil.which("mcs") or not shutil.which("mono"):
-        pytest.skip("mono-mcs (Debian) is not installed: the C# is not compiled here")
+        pytest.fail(MISSING_MONO)
     out = tmp_path_factory.mktemp("cs")
     exe = out / "harness.exe"
     build = subprocess.run(["mcs", "-langversion:5", "-warnaserror+", "-target:exe", f"-out:{exe}", str(SOURCE),
