@@ -30,6 +30,8 @@ Function Invoke-MeddevHostModule {
     )
     $lock = Open-MeddevHostLock
     if ($null -eq $lock) {
+        # Nothing was applied: say so with the count, as every failure of winsim.run_host_module does.
+        $Module.Result.applied = 0
         $Module.FailJson(('the host lock {0} exists but this account may not wait on it (it was created ' +
                 'by a run under another identity without access for Administrators); nothing was changed. ' +
                 'Run as a member of Administrators or as SYSTEM, or again when the other run has ' +
@@ -43,6 +45,7 @@ Function Invoke-MeddevHostModule {
         $acquired = $true
     }
     if (-not $acquired) {
+        $Module.Result.applied = 0
         $Module.FailJson(('another run holds the host lock (waited {0} s); nothing was changed, ' +
                 'run again when it has finished') -f $script:HostLockTimeoutSeconds)
     }

@@ -55,3 +55,12 @@ def test_a_final_gather_that_throws_still_reports_applied_and_changed():
     # The count and the flag are in Result before the gather, so FailJson carries them.
     assert tail.index("$Module.Result.changed = $true") < tail.index("$state = & $Gather")
     assert re.search(r"\$Module\.Result\.state = \$state\s+\$Module\.ExitJson\(\)", tail)
+
+
+def test_a_lock_failure_reports_nothing_applied_as_the_twin_does():
+    """winsim.run_host_module fails every refused execution with applied=0 (the apply_result schema)."""
+    body = function("Invoke-MeddevHostModule")
+    failures = [m.start() for m in re.finditer(r"\$Module\.FailJson\(", body)]
+    assert len(failures) == 2  # may not wait on the lock; waited too long
+    for at in failures:
+        assert body[:at].rstrip().endswith("$Module.Result.applied = 0")
