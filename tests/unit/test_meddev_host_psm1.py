@@ -42,7 +42,8 @@ def test_an_existing_mutex_without_full_control_is_opened_for_waiting_or_refused
     assert re.search(r"MutexRights\]::Synchronize -bor \[System\.Security\.AccessControl\.MutexRights\]::Modify",
                      opener)
     caller = function("Invoke-MeddevHostModule")
-    assert re.search(r"\$lock = Open-MeddevHostLock\s+if \(\$null -eq \$lock\) \{\s+\$Module\.FailJson\(", caller)
+    assert re.search(r"\$lock = Open-MeddevHostLock\s+if \(\$null -eq \$lock\) \{\s+\$Module\.Result\.applied = 0\s+"
+                     r"\$Module\.FailJson\(", caller)
     assert "may not wait on it" in caller and "nothing was changed" in caller
 
 
