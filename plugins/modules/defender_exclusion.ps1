@@ -34,7 +34,12 @@ $hiddenPlaceholder = '^\s*N/A\s*:'
 function Get-PolicyExclusion {
     param([string]$Key)
     $item = Get-Item -LiteralPath (Join-Path $policyRoot $Key) -ErrorAction SilentlyContinue
-    if ($null -ne $item) { $item.GetValueNames() | Where-Object { $_ } }
+    if ($null -eq $item) { return }
+    # Ordinal order, as the twin sorts them: the registry keeps creation order, which means nothing.
+    # Written to the pipeline one by one: callers collect them with @(...).
+    $names = [string[]]@($item.GetValueNames() | Where-Object { $_ })
+    [System.Array]::Sort($names, [System.StringComparer]::Ordinal)
+    $names
 }
 
 function Get-DefenderState {
