@@ -234,6 +234,18 @@ def _list_elements(node) -> list:
 
 # --- commands and their arguments ---------------------------------------------------------------
 
+def functions(root) -> dict:
+    """Lower-case name -> function_statement node of each function the file defines (the last
+    definition wins, as when the script runs)."""
+    found = {}
+    for node in _walk(root):
+        if node.type == "function_statement":
+            name = next((c for c in node.children if c.type == "function_name"), None)
+            if name is not None:
+                found[_text(name).lower()] = node
+    return found
+
+
 def _command_name(command) -> str | None:
     """The normalised literal name a command runs, "{}" for a literal block, None if computed."""
     target = command.child_by_field_name("command_name")

@@ -47,7 +47,7 @@ import functools
 import json
 import pathlib
 
-from ps1_check import Problem, _argument_expressions, _arguments, _text, _type_name, _walk
+from ps1_check import Problem, _argument_expressions, _arguments, _text, _type_name, _walk, functions
 
 DATA = pathlib.Path(__file__).resolve().parent / "ps1_language_data" / "ps51_language.json"
 
@@ -108,12 +108,7 @@ class _Context:
 
     def __init__(self, root):
         self.root = root
-        self.functions = {}
-        for node in _walk(root):
-            if node.type == "function_statement":
-                name = next((c for c in node.children if c.type == "function_name"), None)
-                if name is not None:
-                    self.functions[_text(name).lower()] = node
+        self.functions = functions(root)
 
     @functools.cached_property
     def collection_functions(self) -> dict:

@@ -55,7 +55,18 @@ import json
 import pathlib
 import re
 
-from ps1_check import Param, Problem, _bind, _command_name, _constant_string, _text, _type_name, _unwrap, _walk
+from ps1_check import (
+    Param,
+    Problem,
+    _bind,
+    _command_name,
+    _constant_string,
+    _text,
+    _type_name,
+    _unwrap,
+    _walk,
+    functions,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCHEMA_DIR = ROOT / "plugins" / "plugin_utils" / "host_schemas"
@@ -195,12 +206,7 @@ class Analysis:
 
     def __init__(self, root):
         self.root = root
-        self.functions = {}
-        for node in _walk(root):
-            if node.type == "function_statement":
-                name = next((c for c in node.children if c.type == "function_name"), None)
-                if name is not None:
-                    self.functions.setdefault(_text(name).lower(), node)
+        self.functions = functions(root)
         self.bound, self.assigned = {}, {}
         for scope in [root, *self.functions.values()]:
             bound, assigned = set(), set()

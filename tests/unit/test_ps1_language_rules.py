@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import ps1_check
+import ps1_fixtures
 import ps1_language_rules
 import pytest
 
@@ -19,7 +20,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "ps1_check" / "language"
 BAD = sorted(FIXTURES.glob("bad_*.ps1"))
 GOOD = sorted(FIXTURES.glob("good_*.ps1"))
-EXPECT = re.compile(r"#\s*expect:\s*(.+)$")
 RULE_NAMES = {"ps7-syntax", "ps7-parameter", "collection-return", "null-comparison", "unassigned-variable",
               "alias", "encoding", "file-share"}
 
@@ -30,15 +30,11 @@ def _check(source: bytes, path=None):
     return ps1_language_rules.check(root, path)
 
 
-def _expected(path):
-    return [(number, EXPECT.search(line).group(1).strip())
-            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
-            if EXPECT.search(line) and not line.startswith("# Fixture")]
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.name)
 def test_each_firing_fixture_reports_exactly_its_marked_lines(path):
-    expected = _expected(path)
+    expected = ps1_fixtures.expected(path)
     assert expected, f"{path.name} marks no line with '# expect:'"
     got = [(p.line, p.message) for p in _check(path.read_bytes(), path)]
     for line, fragment in expected:

@@ -12,6 +12,7 @@ import re
 import time
 
 import ps1_check
+import ps1_fixtures
 import ps1_signature_rules
 import ps1_signatures_build
 import pytest
@@ -35,12 +36,6 @@ def _messages(source: str) -> list:
     return [p.message for p in _check(source)]
 
 
-def _expected(path) -> list:
-    found = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        for fragment in re.findall(r"#\s*expect:\s*(.+?)\s*(?=#\s*expect:|$)", line):
-            found.append((number, fragment))
-    return found
 
 
 def test_there_are_fixtures():
@@ -50,7 +45,7 @@ def test_there_are_fixtures():
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.name)
 def test_firing_fixture_reports_each_marked_line_and_nothing_else(path):
     problems = _check(path.read_text(encoding="utf-8"), path)
-    expected = _expected(path)
+    expected = ps1_fixtures.expected(path)
     assert expected, "a firing fixture marks its lines with # expect:"
     for line, fragment in expected:
         assert any(p.line == line and fragment in p.message for p in problems), (line, fragment, problems)

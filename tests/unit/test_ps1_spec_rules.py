@@ -6,11 +6,11 @@ the spec) and the rule. Clean fixtures (good_*) must pass.
 """
 
 import pathlib
-import re
 import subprocess
 import sys
 
 import ps1_check
+import ps1_fixtures
 import ps1_spec_rules
 import pytest
 
@@ -18,20 +18,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "ps1_check" / "spec"
 BAD = sorted(FIXTURES.glob("bad_*.ps1"))
 GOOD = sorted(FIXTURES.glob("good_*.ps1"))
-EXPECT = re.compile(r"#\s*expect:\s*(.+)$")
 
 
 def _root(source):
     return ps1_check.PARSER.parse(source.encode() if isinstance(source, str) else source).root_node
 
 
-def _expected(path):
-    found = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        match = EXPECT.search(line)
-        if match and not line.lstrip().startswith("# Fixture"):
-            found.append((number, match.group(1).strip()))
-    return found
 
 
 def test_there_are_fixtures_of_both_kinds():
@@ -40,7 +32,7 @@ def test_there_are_fixtures_of_both_kinds():
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.name)
 def test_each_firing_fixture_reports_exactly_its_marked_lines(path):
-    expected = _expected(path)
+    expected = ps1_fixtures.expected(path)
     assert expected, f"{path.name} marks no line with '# expect:'"
     problems = ps1_spec_rules.check(_root(path.read_bytes()), path)
     got = [(p.line, p.message) for p in problems]
