@@ -133,8 +133,11 @@ function Get-SiteFolder {
         if ($null -eq $directory) { continue }
         $root = [System.Environment]::ExpandEnvironmentVariables($directory.GetAttribute('physicalPath')).TrimEnd('\')
         if ($root.Length -eq 0 -or -not (Test-Path -LiteralPath $root -PathType Container)) { continue }
-        $result.folders[$site.GetAttribute('name')] = @(Get-ChildItem -LiteralPath $root -Directory -Depth 1 -ErrorAction SilentlyContinue |
-                ForEach-Object { $_.FullName.Substring($root.Length + 1) } | Sort-Object)
+        $names = [string[]]@(Get-ChildItem -LiteralPath $root -Directory -Depth 1 -ErrorAction SilentlyContinue |
+                ForEach-Object { $_.FullName.Substring($root.Length + 1) })
+        # Ordinal order, as the twin sorts them (Sort-Object's order depends on the host's culture).
+        [System.Array]::Sort($names, [System.StringComparer]::Ordinal)
+        $result.folders[$site.GetAttribute('name')] = $names
     }
     $result
 }
