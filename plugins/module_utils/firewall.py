@@ -336,6 +336,30 @@ def gpo_settings(settings: dict) -> set:
     return set(settings.get("set_by_gpo") or ()) & {"enabled", "default_inbound_action"}
 
 
+def local_rules_applied(settings: dict) -> bool:
+    """Does the firewall apply local rules on this profile? Not when AllowLocalFirewallRules is False
+    ("Apply local firewall rules: No" in Group Policy): then only Group Policy's rules take effect there,
+    this collection's own included (docset/winserver2019-ps/NetSecurity/Set-NetFirewallProfile.md,
+    -AllowLocalFirewallRules)."""
+    return (settings.get("effective") or {}).get("allow_local_firewall_rules", True) is not False
+
+
+def local_rules_ignored(profiles: dict) -> dict:
+    """Profiles where local rules are not applied -> whether Group Policy is what sets that."""
+    return {name: "allow_local_firewall_rules" in (profiles.get(name, {}).get("set_by_gpo") or ())
+            for name in PROFILES if not local_rules_applied(profiles.get(name) or {})}
+
+
+def _covers(rule: Rule, profile: str) -> bool:
+    return rule.profiles == ("Any",) or profile.capitalize() in rule.profiles
+
+
+def _ignored_message(names: list, ignored: dict) -> str:
+    who = "Group Policy sets" if all(ignored[n] for n in names) else "the effective policy has"
+    return (f"local rules are not applied: {who} AllowLocalFirewallRules=False on {', '.join(names)}, so this "
+            "rule has no effect there; it is kept locally (it applies again if that changes): add the rule to the GPO")
+
+
 def _gpo_control(control: Control, shown: str, ok: bool) -> Control:
     """A setting Group Policy owns: reported with its value, never changed here."""
     message = f"set by Group Policy: {shown}"
@@ -378,7 +402,7 @@ def _profile_plan(desired: Desired, profiles: dict):
     return controls, changes
 
 
-def _rule_plan(desired: Desired, owned: dict, keep_management):
+def _rule_plan(desired: Desired, owned: dict, keep_management, ignored: dict):
     controls, creates, removes = [], [], []
     declared = {d.rule.name.lower(): d for d in desired.rules}
     if desired.state == "present":
@@ -388,6 +412,11 @@ def _rule_plan(desired: Desired, owned: dict, keep_management):
             actual = "absent" if current is None else current.render()
             control = Control(item.control_id, item.title, item.source, item.rule.render(), actual,
                               COMPLIANT if ok else DRIFT)
+            ineffective = [p for p in PROFILES if p in ignored and _covers(item.rule, p)] if item.rule.enabled else []
+            if ineffective:
+                # In place it is manual, never compliant: only the GPO can make it take effect there. Missing
+                # or different it stays drift (where local rules apply it matters) and is still fixed locally.
+                control = control.with_status(MANUAL if ok else DRIFT, _ignored_message(ineffective, ignored))
             controls.append(control)
             if not ok:
                 kind = "create_rule" if current is None else "update_rule"
@@ -450,11 +479,36 @@ def _management_needed(rule: Rule, profiles: dict, foreign: list) -> bool:
     return False
 
 
-def _winrm_open(profile: str, settings: dict, rules) -> bool:
-    """Would a WinRM connection arriving on ``profile`` get through?"""
+def _winrm_open(profile: str, settings: dict, rules, gpo_rules=()) -> bool:
+    """Would a WinRM connection arriving on ``profile`` get through? ``rules`` are local rules, which
+    count only where the profile applies local rules; ``gpo_rules`` are Group Policy's."""
     blocks = settings.get("enabled") and settings.get("default_inbound_action", "NotConfigured") != "Allow"
-    return not blocks or any(
-        admits_winrm(r) and (r.profiles == ("Any",) or profile.capitalize() in r.profiles) for r in rules)
+    counted = [*rules, *gpo_rules] if local_rules_applied(settings) else list(gpo_rules)
+    return not blocks or any(admits_winrm(r) and _covers(r, profile) for r in counted)
+
+
+def _ignored_lockout(desired: Desired, profile: str, changed: dict) -> ArgumentError:
+    """The refusal when a profile that ignores local rules would start blocking WinRM (only a profile
+    setting can do that there): name the variable behind the setting."""
+    if changed.get("default_inbound_action") == "Block":
+        variable, what = "default_inbound_block", f"DefaultInboundAction=Block on the {profile} profile"
+    else:
+        variable, what = "profiles_enabled", f"enabling the {profile} profile"
+    return ArgumentError(
+        f"{desired.prefix}{variable}", f"{what} would block inbound WinRM (TCP 5985/5986): Group Policy does "
+        f"not apply local firewall rules there (AllowLocalFirewallRules=False), so mgmt-winrm and every other "
+        f"local rule have no effect, and no Group Policy rule admits WinRM on that profile. Remove {profile} from "
+        f"{desired.prefix}{variable}, or have the GPO admit WinRM from the management networks (or apply local "
+        "rules) first")
+
+
+def _foreign_rules(gathered: dict) -> tuple:
+    """``winrm_rules`` split into local ones and Group Policy's. Another source (the ActiveStore has a few)
+    counts as local: stricter where local rules are not applied."""
+    local, gpo = [], []
+    for item in gathered.get("winrm_rules") or []:
+        (gpo if item.get("policy_store_source_type") == "GroupPolicy" else local).append(rule_from_host(item))
+    return local, gpo
 
 
 def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list, *, removes: list, rebuilds: list):
@@ -463,9 +517,10 @@ def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list,
     it again under its name).
 
     Profile settings are the effective ones (Group Policy's where it sets them; the plan never
-    changes those); WinRM rules pushed by Group Policy are among ``winrm_rules`` and count.
+    changes those); WinRM rules pushed by Group Policy are among ``winrm_rules`` and count. On a
+    profile that does not apply local rules only those count (see :func:`local_rules_applied`).
     """
-    foreign = [rule_from_host(r) for r in gathered.get("winrm_rules") or []]
+    foreign, gpo = _foreign_rules(gathered)
     removed = {c.params["name"].lower() for c in removes}
     replaced = {c.params["rule"]["name"].lower() for c in rebuilds}
     after = {k: r for k, r in owned.items() if k not in removed}
@@ -476,18 +531,21 @@ def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list,
     profiles = effective_profiles(gathered.get("profiles") or {})
     for name in PROFILES:
         before = dict(profiles.get(name) or {})
-        settings = dict(before)
+        changed = {}
         for change in changes:
             if change.kind == "set_profile" and change.params["profile"] == name:
-                settings.update({k: v for k, v in change.params.items() if k != "profile"})
-        if not _winrm_open(name, before, foreign + list(owned.values())):
+                changed.update({k: v for k, v in change.params.items() if k != "profile"})
+        settings = {**before, **changed}
+        if not _winrm_open(name, before, foreign + list(owned.values()), gpo):
             continue
-        if not _winrm_open(name, settings, foreign + list(after.values())):
+        if not _winrm_open(name, settings, foreign + list(after.values()), gpo):
+            if not local_rules_applied(settings):
+                raise _ignored_lockout(desired, name, changed)
             raise ArgumentError(f"{desired.prefix}management_networks", f"this change would block inbound WinRM (TCP "
                                 f"5985/5986) on the {name} profile: after it, no enabled inbound allow "
                                 "rule for WinRM covers that profile. Declare the networks management "
                                 "connects from so a WinRM allow rule is created first")
-        if replaced and not _winrm_open(name, before, foreign + list(during.values())):
+        if replaced and not _winrm_open(name, before, foreign + list(during.values()), gpo):
             raise ArgumentError(f"{desired.prefix}management_networks", f"changing the protocol of rule "
                                 f"{', '.join(sorted(replaced))} removes and re-creates it, and while it is absent no "
                                 f"other enabled inbound allow rule admits WinRM (TCP 5985/5986) on the {name} profile. "
@@ -507,9 +565,11 @@ def plan(desired: Desired, gathered: dict) -> Plan:
     controls, changes = [], []
     if desired.state == "present":
         controls, changes = _profile_plan(desired, local_profiles)
+    # Absent: mgmt-winrm is kept as before, also where local rules are not applied (the GPO may change).
     foreign = [rule_from_host(r) for r in gathered.get("winrm_rules") or []]
     rule_controls, rule_changes, removes = _rule_plan(
-        desired, owned, keep_management=lambda rule: _management_needed(rule, profiles, foreign))
+        desired, owned, keep_management=lambda rule: _management_needed(rule, profiles, foreign),
+        ignored=local_rules_ignored(local_profiles))
     creates = [c for c in rule_changes if not c.params.get("rebuild")]
     rebuilds = [c for c in rule_changes if c.params.get("rebuild")]
     _lockout_guard(desired, gathered, owned, changes, removes=removes, rebuilds=rebuilds)

@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Host side of meddev.hardening.firewall_policy (contract: docs/host-contract.md).
-# phase=gather returns the profiles (local, effective, and which settings Group Policy sets),
-# the rules in the owned group, and the other enabled inbound allow rules that admit WinRM,
-# Group Policy's included. phase=apply carries out the planned changes in order
+# phase=gather returns the profiles (local, effective, whether local rules apply, and which settings
+# Group Policy sets), the rules in the owned group, and the other enabled inbound allow rules that
+# admit WinRM, Group Policy's included. phase=apply carries out the planned changes in order
 # and reports how many were applied. All values arrive as module options and are passed to
 # the NetSecurity cmdlets as parameters, never built into command text.
 
@@ -61,12 +61,22 @@ function Get-ProfileState {
         if ($null -ne $gpo -and [string]$gpo.DefaultInboundAction -ne 'NotConfigured') {
             $setByGpo.Add('default_inbound_action')
         }
+        # "Apply local firewall rules: No": AllowLocalFirewallRules False (GpoBoolean True/False/NotConfigured)
+        # means only Group Policy's rules apply on the profile, this module's own are ignored there.
+        # Set-NetFirewallProfile.md, -AllowLocalFirewallRules; True when not configured. Reported, never changed;
+        # False in either store counts (stricter when the two disagree).
+        if ($null -ne $gpo -and [string]$gpo.AllowLocalFirewallRules -ne 'NotConfigured') {
+            $setByGpo.Add('allow_local_firewall_rules')
+        }
+        $localRulesApplied = [string]$effective.AllowLocalFirewallRules -ne 'False'
+        if ($null -ne $gpo -and [string]$gpo.AllowLocalFirewallRules -eq 'False') { $localRulesApplied = $false }
         $profiles[$fwProfile.Name.ToLowerInvariant()] = @{
             enabled = ([string]$fwProfile.Enabled -eq 'True')
             default_inbound_action = [string]$fwProfile.DefaultInboundAction
             effective = @{
                 enabled = ([string]$effective.Enabled -eq 'True')
                 default_inbound_action = [string]$effective.DefaultInboundAction
+                allow_local_firewall_rules = $localRulesApplied
             }
             set_by_gpo = $setByGpo.ToArray()
         }

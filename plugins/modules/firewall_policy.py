@@ -206,6 +206,10 @@ def _display_address(text: str) -> str:
 
 # Contract setting name -> Get-NetFirewallProfile property.
 PROFILE_SETTINGS = {"enabled": "Enabled", "default_inbound_action": "DefaultInboundAction"}
+# Reported (effective, and whether Group Policy sets it), never changed by this module. False: the firewall
+# ignores local rules on the profile, only Group Policy's apply (Set-NetFirewallProfile.md,
+# -AllowLocalFirewallRules: GpoBoolean True/False/NotConfigured; True when not configured).
+LOCAL_RULES = "AllowLocalFirewallRules"
 
 
 def _contract_rule(rule: dict, source_type: str = "Local") -> dict:
@@ -226,9 +230,17 @@ def _admits_winrm(rule: dict) -> bool:
 
 
 def _gpo(state: dict) -> dict:
-    """What Group Policy pushes (firewall.json "gpo"): profile settings and rules. The .ps1 reads
-    them from the RSOP and ActiveStore policy stores; PersistentStore never shows them."""
+    """What Group Policy pushes (firewall.json "gpo"): profile settings (Enabled, DefaultInboundAction,
+    AllowLocalFirewallRules) and rules. The .ps1 reads them from the RSOP and ActiveStore policy stores;
+    PersistentStore never shows them."""
     return state.get("gpo") or {}
+
+
+def _local_rules_applied(name: str, effective: dict) -> bool:
+    value = effective.get(LOCAL_RULES, True)
+    if not isinstance(value, bool):  # a seed error: refuse rather than guess
+        raise SimError(f"{LOCAL_RULES} of the {name} profile must be true or false, not {value!r}")
+    return value
 
 
 def gather(state: dict, group: str) -> dict:
@@ -239,8 +251,10 @@ def gather(state: dict, group: str) -> dict:
         effective = {**local, **pushed}  # Group Policy wins over the local store
         profiles[name.lower()] = {
             "enabled": local["Enabled"], "default_inbound_action": local["DefaultInboundAction"],
-            "effective": {"enabled": effective["Enabled"], "default_inbound_action": effective["DefaultInboundAction"]},
-            "set_by_gpo": [key for key, prop in PROFILE_SETTINGS.items() if prop in pushed],
+            "effective": {"enabled": effective["Enabled"], "default_inbound_action": effective["DefaultInboundAction"],
+                          "allow_local_firewall_rules": _local_rules_applied(name, effective)},
+            "set_by_gpo": [key for key, prop in {**PROFILE_SETTINGS, "allow_local_firewall_rules": LOCAL_RULES}.items()
+                           if prop in pushed],
         }
     rules = state.get("rules", [])
     owned = [_contract_rule(r) for r in rules if r["Group"] == group]

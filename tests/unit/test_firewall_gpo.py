@@ -163,3 +163,78 @@ def test_ps1_rebuilds_the_rule_remove_then_create_under_the_same_name():
         "New-NetFirewallRule -Name $Change.rule.name -Group $group @params")
     assert re.search(r"Get-NetFirewallPortFilter -AssociatedNetFirewallRule \$rule", update)
     assert "needs a rebuild" in update
+
+
+# -- Group Policy does not apply local rules ("Apply local firewall rules: No") ----------------------------
+
+MGMT = ["10.10.0.0/24"]
+
+
+@pytest.fixture
+def local_rules_ignored():
+    return copy.deepcopy(winsim_profiles.load("gpo_local_rules_ignored")["state"]["firewall"])
+
+
+def test_gather_reports_where_local_rules_are_not_applied(local_rules_ignored):
+    profiles = fw_sim.gather(local_rules_ignored, GROUP)["profiles"]
+    assert {n: (p["effective"]["allow_local_firewall_rules"], p["set_by_gpo"]) for n, p in profiles.items()} == {
+        "domain": (False, ["allow_local_firewall_rules"]), "private": (False, ["allow_local_firewall_rules"]),
+        "public": (True, [])}
+    local_rules_ignored["gpo"]["profiles"]["Domain"]["AllowLocalFirewallRules"] = "No"  # a seed error: refused
+    with pytest.raises(fw_sim.SimError, match="AllowLocalFirewallRules of the Domain profile"):
+        fw_sim.gather(local_rules_ignored, GROUP)
+
+
+def test_default_block_where_local_rules_are_ignored_is_refused_unless_a_gpo_rule_admits_winrm(local_rules_ignored):
+    # Private admits WinRM only by its default Allow; mgmt-winrm would be created but has no effect there.
+    with pytest.raises(ArgumentError) as error:
+        plan_for(local_rules_ignored, default_inbound_block=["private"], management_networks=MGMT)
+    assert error.value.variable == "firewall_default_inbound_block"
+    message = str(error.value)
+    assert "private profile" in message and "AllowLocalFirewallRules=False" in message
+    assert "no Group Policy rule admits WinRM" in message
+    assert "Remove private from firewall_default_inbound_block" in message
+    # Domain: the GPO's own WinRM rule admits it, so blocking by default there is safe.
+    plan = plan_for(local_rules_ignored, default_inbound_block=["domain"], management_networks=MGMT)
+    assert ("set_profile", {"profile": "domain", "default_inbound_action": "Block"}) in [
+        (c.kind, c.params) for c in plan.changes]
+
+
+def test_enabling_a_profile_where_only_local_rules_admit_winrm_is_refused(local_rules_ignored):
+    local_rules_ignored["profiles"]["Private"].update(Enabled=False, DefaultInboundAction="NotConfigured")
+    # Windows' WINRM-HTTP-In-TCP and mgmt-winrm are local rules: neither admits anything on private.
+    with pytest.raises(ArgumentError) as error:
+        plan_for(local_rules_ignored, management_networks=MGMT)
+    assert error.value.variable == "firewall_profiles_enabled" and "enabling the private profile" in str(error.value)
+    # Once Group Policy applies local rules again, the same plan is safe: mgmt-winrm is created first.
+    local_rules_ignored["gpo"]["profiles"]["Private"]["AllowLocalFirewallRules"] = True
+    kinds = [(c.kind, c.params.get("profile") or c.params["rule"]["name"])
+             for c in plan_for(local_rules_ignored, management_networks=MGMT).changes]
+    assert kinds.index(("create_rule", "mgmt-winrm")) < kinds.index(("set_profile", "private"))
+
+
+def test_owned_rules_where_local_rules_are_ignored_are_kept_but_never_compliant(local_rules_ignored):
+    public_only = {"name": "dicom", "local_ports": ["104"], "remote_addresses": ["10.20.30.0/24"],
+                   "profiles": ["public"]}
+    plan = plan_for(local_rules_ignored, management_networks=MGMT, rules=[public_only])
+    winrm = by_id(plan)["FW-MGMT-WINRM"]
+    # Missing: drift (public applies local rules) and created, with the reason it does not reach domain/private.
+    assert winrm.status == "drift" and "AllowLocalFirewallRules=False on domain, private" in winrm.message
+    assert ("create_rule", "mgmt-winrm") in [(c.kind, c.params.get("rule", {}).get("name")) for c in plan.changes]
+    apply_all(local_rules_ignored, plan)
+    again = plan_for(local_rules_ignored, management_networks=MGMT, rules=[public_only])
+    assert again.changes == ()
+    winrm = by_id(again)["FW-MGMT-WINRM"]
+    assert winrm.status == "manual"
+    assert winrm.message.startswith("local rules are not applied: Group Policy sets AllowLocalFirewallRules=False "
+                                    "on domain, private") and "add the rule to the GPO" in winrm.message
+    assert by_id(again)["FW-RULE-dicom"].status == "compliant"  # public only: local rules apply there
+
+
+def test_ps1_gathers_whether_local_rules_are_applied():
+    code = ps1_code()
+    profile_state = code[code.index("function Get-ProfileState"):code.index("function Test-AdmitsWinRM")]
+    assert "[string]$effective.AllowLocalFirewallRules -ne 'False'" in profile_state
+    assert "[string]$gpo.AllowLocalFirewallRules -eq 'False'" in profile_state
+    assert "allow_local_firewall_rules = $localRulesApplied" in profile_state
+    assert "$setByGpo.Add('allow_local_firewall_rules')" in profile_state
