@@ -25,6 +25,9 @@ description:
   - Refuses, before the host is touched, any block rule that covers the WinRM ports 5985/5986,
     and a default inbound block without declared management networks. After gathering, it also
     refuses any plan that would leave WinRM blocked on a profile where it was admitted.
+  - Settings Group Policy sets are reported, never changed. Where Group Policy does not apply local
+    firewall rules (AllowLocalFirewallRules False), only its rules count as admitting WinRM, and the
+    owned rules, still managed locally, are reported C(manual) instead of compliant.
   - Every result carries C(controls), one per requirement with its vendor source
     (for example C(SRC-LRM-9)), and C(host_calls).
 author:
