@@ -166,3 +166,33 @@ def test_settings_and_winrm_rules_set_by_group_policy_are_reported_not_changed(l
     assert public["status"] == "compliant" and "set by Group Policy" in public["message"]
     assert sim.read("firewall")["profiles"]["Public"]["Enabled"] is False  # the local value was left alone
     assert lab.playbook("drift.yml").returncode == 0
+
+
+def test_group_policy_that_ignores_local_rules_is_not_trusted_with_winrm(lab):
+    """GPO 'Apply local firewall rules: No' on public: mgmt-winrm would have no effect there, so switching
+    public on (it is off locally) would cut WinRM off. Refused before any change; allowed once the GPO
+    admits WinRM itself, and the owned rules are then reported manual, never compliant."""
+    sim = lab.sim(HOST)
+    state = sim.read("firewall")
+    state["gpo"] = {"profiles": {"Public": {"AllowLocalFirewallRules": False}}, "rules": []}
+    sim.write("firewall", state)
+    before = lab.fingerprint(HOST, include_calls=False)
+    refused = lab.playbook("site.yml")
+    assert refused.returncode != 0
+    assert "firewall_profiles_enabled" in output(refused) and "AllowLocalFirewallRules=False" in output(refused)
+    assert lab.fingerprint(HOST, include_calls=False) == before  # gathered, nothing changed
+
+    state["gpo"]["rules"] = [{
+        "Name": "{3C1D6B0E-7F21-4E8A-A4D2-0DDC0FFEE512}", "DisplayName": "WinRM from management (GPO)",
+        "Description": "", "Group": "", "Direction": "Inbound", "Action": "Allow", "Enabled": True, "Protocol": "TCP",
+        "LocalPort": ["5985", "5986"], "RemotePort": ["Any"], "RemoteAddress": ["10.10.0.0/255.255.255.0"],
+        "Profile": "Public", "PolicyStoreSource": "Hospital Workstations - Firewall"}]
+    sim.write("firewall", state)
+    assert lab.playbook("site.yml").returncode == 0
+    assert sim.read("firewall")["profiles"]["Public"]["Enabled"] is True
+    assert lab.playbook("drift.yml").returncode == 0
+    controls = lab.controls(HOST)
+    for cid in ("FW-MGMT-WINRM", "FW-LRM-BLOCK-HTTP", "FW-LRM-BLOCK-HTTPS"):
+        assert controls[cid]["status"] == "manual", controls[cid]
+        assert "Group Policy sets AllowLocalFirewallRules=False on public" in controls[cid]["message"]
+    assert "mgmt-winrm" in {r["Name"] for r in sim.read("firewall")["rules"]}  # still managed locally
