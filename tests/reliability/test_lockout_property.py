@@ -13,12 +13,16 @@ its own that follows Windows Defender Firewall semantics (written here, independ
   address (address, CIDR in prefix or dotted-mask form, range ``a-b``, ``Any``, ``LocalSubnet``)
   decides: any matching block rule wins over every allow rule;
 - otherwise the profile's default inbound action decides (``NotConfigured`` is Windows' default,
-  Block).
+  Block);
+- Group Policy (firewall.json ``gpo``): a profile setting it pushes wins over the local one, its rules
+  apply like local ones, and where it sets ``AllowLocalFirewallRules`` false local rules count for
+  nothing, allow or block ("Apply local firewall rules: No"; Set-NetFirewallProfile.md).
 
 Properties, after every run that was not refused (a refusal must leave the host untouched):
 
 1. ``firewall_state: present``: a TCP connection from addresses inside every declared management
-   network to every management port (5985 and 5986 by default) is admitted on every profile;
+   network to every management port (5985 and 5986 by default) is admitted on every profile that
+   applies local rules (elsewhere only the GPO can admit it: property 2 holds there);
 2. any state: such a connection that was admitted before the run is still admitted after it;
 3. any state, management networks declared or not: a profile that admitted WinRM from somewhere
    still admits it from somewhere (the guard README.md describes);
@@ -66,6 +70,8 @@ SEEDS = {  # seed -> (winsim profile, meddev_products)
     "carestream_directview": ("carestream_directview", ["carestream_directview"]),
     # Every profile off and no firewall rule at all: WinRM works only because nothing filters.
     "firewall_off": ("compliant_firewall", []),
+    # Group Policy ignores local rules on domain and private; its WinRM rule covers domain only.
+    "gpo_local_rules_ignored": ("gpo_local_rules_ignored", []),
 }
 NETWORKS = ["10.10.0.0/24", "10.10.0.7", "10.10.0.1-10.10.0.20", "192.168.50.0/24", "LocalSubnet", "172.16.0.0/12",
             "fd00:10::/64", "Any", "10.0.0.0/8", "192.168.50.9"]
@@ -116,12 +122,23 @@ def _rule_matches(rule: dict, profile: str, address, port: int) -> bool:
             and any(_address_matches(a, address) for a in rule["RemoteAddress"]))
 
 
+def _profile_settings(fw: dict, profile: str) -> dict:
+    """The profile's settings in force: Group Policy's where it pushes one."""
+    pushed = ((fw.get("gpo") or {}).get("profiles") or {}).get(profile.capitalize()) or {}
+    return {**fw["profiles"][profile.capitalize()], **pushed}
+
+
+def local_rules_apply(fw: dict, profile: str) -> bool:
+    return _profile_settings(fw, profile).get("AllowLocalFirewallRules", True) is not False
+
+
 def admitted(fw: dict, profile: str, address, port: int) -> bool:
     """Would an inbound TCP connection from ``address`` to ``port`` arriving on ``profile`` get through?"""
-    settings_ = fw["profiles"][profile.capitalize()]
+    settings_ = _profile_settings(fw, profile)
     if not settings_["Enabled"]:
         return True
-    rules = [r for r in fw["rules"] if _rule_matches(r, profile, address, port)]
+    in_force = [*(fw["rules"] if local_rules_apply(fw, profile) else []), *((fw.get("gpo") or {}).get("rules") or [])]
+    rules = [r for r in in_force if _rule_matches(r, profile, address, port)]
     if any(r["Action"] == "Block" for r in rules):
         return False
     if any(r["Action"] == "Allow" for r in rules):
@@ -147,7 +164,7 @@ def probes(network: str) -> list:
 
 def _rule_samples(fw: dict) -> list:
     out = []
-    for rule in fw["rules"]:
+    for rule in [*fw["rules"], *((fw.get("gpo") or {}).get("rules") or [])]:
         for entry in rule["RemoteAddress"]:
             text = str(entry).split("-", maxsplit=1)[0]
             try:
@@ -274,7 +291,7 @@ def check_run(before: dict, after: dict, host_vars: dict, run: dict) -> None:
         for address in mgmt:
             for port in ports:
                 now = admitted(after["firewall"], profile, address, port)
-                if run["firewall_state"] == "present":
+                if run["firewall_state"] == "present" and local_rules_apply(after["firewall"], profile):
                     assert now, (f"WinRM TCP {port} from {address} (management network) is blocked on the {profile} "
                                  f"profile after a present run\n{after['firewall']}")
                 elif admitted(before["firewall"], profile, address, port):
@@ -395,6 +412,9 @@ def scenario(seed="lrm_instrument", networks=("10.10.0.0/24",), ports=(5985, 598
 
 BLOCK_5985 = {"name": "no-winrm", "action": "block", "local_ports": ["5985"], "remote_addresses": ["10.10.0.0/24"]}
 ABSENT_AFTER_MGMT = scenario(runs_=[quiet_run(), quiet_run(firewall_state="absent")])
+# Private admits WinRM by its local default Allow only; Group Policy ignores local rules there (mgmt-winrm too).
+GPO_PRIVATE_BLOCK = scenario(seed="gpo_local_rules_ignored",
+                             runs_=[quiet_run(firewall_default_inbound_block=["private"])])
 ABSENT_WHILE_BLOCKING = scenario(runs_=[quiet_run(firewall_default_inbound_block=["public"]),
                                         quiet_run(firewall_state="absent")])
 
@@ -406,6 +426,7 @@ ABSENT_WHILE_BLOCKING = scenario(runs_=[quiet_run(firewall_default_inbound_block
 @example(scenario(runs_=[quiet_run(firewall_rules=[BLOCK_5985])]))
 @example(scenario(networks=(), runs_=[quiet_run(firewall_default_inbound_block=list(PROFILES))]))
 @example(ABSENT_WHILE_BLOCKING)
+@example(GPO_PRIVATE_BLOCK)
 @example(ABSENT_AFTER_MGMT)
 @example(scenario(seed="philips_mr", runs_=[quiet_run(), quiet_run(firewall_state="absent")]))
 @example(scenario(runs_=[quiet_run(baseline_disabled_services=["WinRM"])]))
@@ -428,6 +449,11 @@ def test_block_rule_on_5985_is_refused_before_the_host_is_touched():
 def test_default_block_without_management_networks_is_refused():
     outcomes = play(scenario(networks=(), runs_=[quiet_run(firewall_default_inbound_block=list(PROFILES))]))
     assert outcomes[0][0] == "refused" and outcomes[0][1].variable == "firewall_management_networks"
+
+
+def test_default_block_where_group_policy_ignores_local_rules_is_refused():
+    outcomes = play(GPO_PRIVATE_BLOCK)
+    assert outcomes[0][0] == "refused" and outcomes[0][1].variable == "firewall_default_inbound_block"
 
 
 def test_absent_while_a_profile_blocks_keeps_the_management_rule():
@@ -479,6 +505,18 @@ def test_evaluator_follows_windows_firewall_semantics():
                     ipaddress.ip_address("192.168.50.3"), 5985)
     assert not admitted(_fw(rules=[{"RemotePort": ["80"]}]), "domain", inside, 5985)
     assert not admitted(_fw(rules=[{"RemoteAddress": ["Intranet"]}]), "domain", inside, 5985)
+    # Group Policy: "Apply local firewall rules: No" voids local rules, allow and block; its own rules count.
+    ignoring = _fw(rules=[{}])
+    ignoring["gpo"] = {"profiles": {"Domain": {"AllowLocalFirewallRules": False}}, "rules": []}
+    assert not admitted(ignoring, "domain", inside, 5985) and admitted(ignoring, "private", inside, 5985)
+    ignoring["gpo"]["rules"] = _fw(rules=[{"Profile": "Domain"}])["rules"]
+    assert admitted(ignoring, "domain", inside, 5985) and not admitted(ignoring, "domain", inside, 5986)
+    voided_block = _fw(default="Allow", rules=[{"Action": "Block"}])
+    voided_block["gpo"] = {"profiles": {"Public": {"AllowLocalFirewallRules": False}}}
+    assert admitted(voided_block, "public", inside, 5985) and not admitted(voided_block, "domain", inside, 5985)
+    pushed = _fw(enabled=False)
+    pushed["gpo"] = {"profiles": {"Public": {"Enabled": True}}}  # GPO wins over the local setting
+    assert not admitted(pushed, "public", inside, 5985) and admitted(pushed, "domain", inside, 5985)
     assert winrm_service_problems({"WinRM": {"Status": "Running", "StartType": "Automatic"},
                                    "HTTP": {"Status": "Stopped", "StartType": "Disabled"}})
 
@@ -488,5 +526,9 @@ def test_property_catches_a_lockout():
     with mock.patch.object(firewall, "blocks_management", lambda *_a, **_k: False), \
             pytest.raises(AssertionError, match="management network"):
         play(scenario(runs_=[quiet_run(firewall_rules=[BLOCK_5985])]))
+    # A guard that trusted local rules where Group Policy ignores them would block WinRM on private.
+    with mock.patch.object(firewall, "local_rules_applied", lambda _settings: True), \
+            pytest.raises(AssertionError, match="private profile"):
+        play(GPO_PRIVATE_BLOCK)
     with mock.patch.object(baseline, "PROTECTED_SERVICES", set()), pytest.raises(AssertionError, match="WinRM is"):
         play(scenario(runs_=[quiet_run(baseline_disabled_services=["WinRM"])]))
