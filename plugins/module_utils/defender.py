@@ -182,8 +182,8 @@ def plan(desired: Desired, gathered: dict) -> Plan:
     defender = gathered.get("defender") or {}
     local_lists, policy_lists = host_lists(gathered, "exclusions"), host_lists(gathered, "policy")
     # Hidden lists: reported by the host, or a placeholder that slipped through - never an exclusion.
-    hidden = bool(gathered.get("exclusions_hidden")) or any(is_placeholder(v) for vs in local_lists.values()
-                                                             for v in vs)
+    hidden = bool(gathered.get("exclusions_hidden")) or any(
+        is_placeholder(v) for vs in local_lists.values() for v in vs)
     local = {k: {} if hidden else _index(local_lists[k], k, env) for k in KINDS}
     policy = {k: _index([v for v in policy_lists[k] if not is_placeholder(v)], k, env) for k in KINDS}
     owned = [(o["kind"], o["value"]) for o in parse_owned(gathered.get("owned_text")) if o.get("kind") in KINDS]
@@ -287,10 +287,12 @@ def _defender_controls(desired: Desired, gathered: dict, hidden: bool) -> tuple:
                         "Defender is not installed or not running: use the product listed under AV-THIRD-PARTY")], False
     if mode.lower() != "normal":
         # AMRunningMode (Get-MpComputerStatus): Normal, Passive Mode / Passive, SxS Passive Mode, EDR Block Mode.
-        why = (f"AMRunningMode is {mode!r}, not 'Normal': Defender is passive and another antivirus product is the "
-               "active one; configure the exclusions there") if mode else (
-               "Defender did not report its running mode (AMRunningMode, missing on old platform versions): "
-               "check that it is the active antivirus, or update its platform")
+        if mode:
+            why = (f"AMRunningMode is {mode!r}, not 'Normal': Defender is passive and another antivirus product is "
+                   "the active one; configure the exclusions there")
+        else:
+            why = ("Defender did not report its running mode (AMRunningMode, missing on old platform versions): "
+                   "check that it is the active antivirus, or update its platform")
         return [Control("AV-DEFENDER", "Microsoft Defender takes the exclusions", ("SRC-CS-5", "SRC-IQW-9"),
                         "running (Normal)", f"running ({mode or 'unknown'})", MANUAL, why)], False
     messages = []

@@ -324,13 +324,14 @@ def _null_comparison(node, _context):
 
 def _encoding_cmdlet(node, _context):
     cmdlet = _cmdlet(node)
+    given = [name for name, _value in _given_parameters(node)]
     if cmdlet == "tee-object" and any("filepath".startswith(g) or g in ("literalpath", "lp")
-                                      for g, _ in _given_parameters(node) if len(g) >= 2):
+                                      for g in given if len(g) >= 2):
         yield ("[encoding] Tee-Object -FilePath writes UTF-16 LE on Windows PowerShell 5.1 and has no -Encoding: "
                "write the file with Out-File -Encoding UTF8 (or [IO.File]::WriteAllText with an encoding)")
     if cmdlet not in ENCODED_WRITERS or _splatted(node):
         return
-    if not any(len(g) >= 2 and "encoding".startswith(g) for g, _ in _given_parameters(node)):
+    if not any(len(g) >= 2 and "encoding".startswith(g) for g in given):
         name = _text(node.child_by_field_name("command_name"))
         yield (f"[encoding] {name} without -Encoding writes the Windows PowerShell 5.1 default (UTF-16 LE or "
                f"the ANSI code page): name it, e.g. {name} -Encoding UTF8")
@@ -347,11 +348,19 @@ def _redirection(node, _context):
            "PowerShell 5.1: pipe to Out-File -FilePath ... -Encoding UTF8 (add -Append for >>)")
 
 
+def _member_name_node(node):
+    """The member_name child of a static call that _static_call has recognised (it always has one)."""
+    for child in node.children:
+        if child.type == "member_name":
+            return child
+    raise ValueError("static call without a member name")
+
+
 def _file_write(node, _context):
     call = _static_call(node)
     if call is None or call[0] != "io.file" or call[1] not in FILE_TEXT_WRITES or len(call[2]) != 2:
         return
-    method = _text(next(c for c in node.children if c.type == "member_name"))
+    method = _text(_member_name_node(node))
     yield (f"[encoding] [IO.File]::{method} without an encoding argument: pass one, e.g. "
            f"[IO.File]::{method}($path, $text, [Text.UTF8Encoding]::new($false))")
 
@@ -366,7 +375,7 @@ def _stream_call(node, _context):
     if type_name == "io.file" and method in FILE_OPENERS:
         share_at, default = FILE_OPENERS[method]
         if share_at is None or len(arguments) < share_at:
-            written = _text(next(c for c in node.children if c.type == "member_name"))
+            written = _text(_member_name_node(node))
             yield _share_message(f"[IO.File]::{written}", default)
         return
     if type_name in STREAM_TYPES and method == "new":

@@ -682,7 +682,9 @@ def _result_assignments(root):
         target = _unwrap(node.children[0])
         names = []
         while target.type == "member_access":
-            member = next(c for c in target.children if c.type == "member_name")
+            member = next((c for c in target.children if c.type == "member_name"), None)
+            if member is None:
+                break
             names.append((_constant_string(member.named_children[0]) or "").lower())
             target = _unwrap(target.named_children[0])
         if target.type == "variable" and len(names) == 2 and names[1] == "result" and names[0]:

@@ -314,7 +314,7 @@ def _member_key(target) -> str | None:
     if target.type == "member_access":
         member = next((c for c in target.children if c.type == "member_name"), None)
         return ps1_check._member_name(member) if member is not None else None
-    index = [c for c in target.named_children[1:]]
+    index = list(target.named_children[1:])
     return _constant_string(index[0]) if len(index) == 1 else None
 
 

@@ -116,7 +116,7 @@ def parameter_blocks(body: str) -> dict:
     """{param: {'text': description, 'yaml': [dict per ```yaml block]}} from a PARAMETERS section."""
     found = {}
     for chunk in re.split(r"^### ", body, flags=re.MULTILINE)[1:]:
-        title, _, rest = chunk.partition("\n")
+        title, _newline, rest = chunk.partition("\n")
         if not title.startswith("-"):
             continue  # CommonParameters
         blocks = []
@@ -258,6 +258,7 @@ def common_parameters(repo: pathlib.Path) -> dict:
     commit = git(repo, "rev-parse", "HEAD").strip()
     return {"source": {"repo": POWERSHELL_DOCS, "path": COMMON_DOC, "commit": commit},
             "params": params, "should_process": should_process}
+
 
 if __name__ == "__main__":
     main()

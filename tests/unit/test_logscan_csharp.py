@@ -142,18 +142,19 @@ def line(*, ip="203.0.113.9", method="GET", stem="/x", query="-", when="2026-11-
 
 CASES = {
     "fixture": FIXTURE.read_bytes(),
-    "non-ascii text and escapes": HEADER + "2026-11-20 10:00:00 203.0.113.9 POST /bücher/shell.aspx ä=ö 200\r\n"
-                                           .encode() + line(stem="/%E2%82%ACwscript") + line(stem="/caf%C3%A9.asp",
-                                                                                              method="POST"),
+    "non-ascii text and escapes": (HEADER
+                                   + "2026-11-20 10:00:00 203.0.113.9 POST /bücher/shell.aspx ä=ö 200\r\n".encode()
+                                   + line(stem="/%E2%82%ACwscript") + line(stem="/caf%C3%A9.asp", method="POST")),
     "invalid utf-8 in escapes": HEADER + line(method="POST", stem="/x%ff.asp") + line(stem="/a%e2%82", query="%zz%4"),
     "encoded whitespace": HEADER + line(stem="/cmd%1c/c") + line(stem="/cmd%c2%a0/c") + line(stem="/cmd%09/c"),
     "upper case and twice encoded": HEADER + line(stem="/%2557SCRIPT") + line(method="post", stem="/A.ASP"),
-    "BOM, CR only, no final LF": b"\xef\xbb\xbf" + HEADER + line(stem="/shell")[:-2] + b"\r\r\n"
-                                 + line(stem="/shell")[:-2],
-    "header changes, tabs, duplicates": HEADER + line(stem="/shell") + b"#Fields:  c-ip  c-ip\tdate cs-uri-stem\n"
-                                        b"1.2.3.4 9.9.9.9\tx /shell\n5.6.7.8 8.8.8.8 /shell\n",
-    "loopback and malformed": HEADER + line(ip="127.0.0.1", stem="/shell") + line(ip="::1", stem="/shell")
-                              + b"too few fields /shell\n" + b"\n \n",
+    "BOM, CR only, no final LF": (b"\xef\xbb\xbf" + HEADER + line(stem="/shell")[:-2] + b"\r\r\n"
+                                  + line(stem="/shell")[:-2]),
+    "header changes, tabs, duplicates": (HEADER + line(stem="/shell")
+                                         + b"#Fields:  c-ip  c-ip\tdate cs-uri-stem\n"
+                                         + b"1.2.3.4 9.9.9.9\tx /shell\n5.6.7.8 8.8.8.8 /shell\n"),
+    "loopback and malformed": (HEADER + line(ip="127.0.0.1", stem="/shell") + line(ip="::1", stem="/shell")
+                               + b"too few fields /shell\n" + b"\n \n"),
     "astral characters": HEADER + line(stem="/\U0001f600shell\uffff") + line(stem="/%F0%9F%98%80wscript"),
 }
 
@@ -198,9 +199,9 @@ def test_same_result_on_random_request_lines(harness, tmp_path):
               "powershell -", "certutil -urlcache", "%1c", "%0a", "A", "z", "-", "\U0001f600"]
     rng = random.Random(12)  # noqa: S311 - repeatable test data, not security
     lines = []
-    for _ in range(3000):
-        stem = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))).replace(" ", "+")
-        query = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))).replace(" ", "+") or "-"
+    for _line in range(3000):
+        stem = "".join(rng.choice(pieces) for _piece in range(rng.randint(1, 6))).replace(" ", "+")
+        query = "".join(rng.choice(pieces) for _piece in range(rng.randint(0, 3))).replace(" ", "+") or "-"
         lines.append(line(method=rng.choice(["GET", "POST", "put", "PUT"]), stem=stem, query=query))
     log = tmp_path / "u_ex.log"
     log.write_bytes(HEADER + b"".join(lines))

@@ -33,8 +33,6 @@ def _check(source: str, path) -> list:
     return ps1_schema_rules.check(root, path)
 
 
-
-
 def test_there_are_fixtures():
     assert len(BAD) >= 5 and len(GOOD) >= 3
 

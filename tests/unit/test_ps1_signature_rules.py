@@ -36,8 +36,6 @@ def _messages(source: str) -> list:
     return [p.message for p in _check(source)]
 
 
-
-
 def test_there_are_fixtures():
     assert len(BAD) >= 9 and len(GOOD) >= 9
 

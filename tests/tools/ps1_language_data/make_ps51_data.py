@@ -65,7 +65,9 @@ def parameters(text, skip_later=False):
 
 def main(repo, commit="HEAD"):
     commit = git(repo, "rev-parse", commit).strip()
-    show = lambda path: git(repo, "show", f"{commit}:{path}")  # noqa: E731
+
+    def show(path):
+        return git(repo, "show", f"{commit}:{path}")
     old = pages(repo, commit, "5.1")
     new = {}
     for version in VERSIONS_7:
