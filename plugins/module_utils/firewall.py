@@ -344,6 +344,20 @@ def local_rules_applied(settings: dict) -> bool:
     return (settings.get("effective") or {}).get("allow_local_firewall_rules", True) is not False
 
 
+def inbound_rules_allowed(settings: dict) -> bool:
+    """Does the firewall apply inbound rules on this profile? Not when AllowInboundRules is False ("Block all
+    incoming connections", set locally or by Group Policy): then every inbound rule is ignored, Group Policy's
+    and this collection's own included, and all inbound traffic follows DefaultInboundAction
+    (docset/winserver2019-ps/NetSecurity/Set-NetFirewallProfile.md, -AllowInboundRules)."""
+    return (settings.get("effective") or {}).get("allow_inbound_rules", True) is not False
+
+
+def inbound_rules_ignored(profiles: dict) -> dict:
+    """Profiles where inbound rules are ignored -> whether Group Policy is what sets that."""
+    return {name: "allow_inbound_rules" in (profiles.get(name, {}).get("set_by_gpo") or ())
+            for name in PROFILES if not inbound_rules_allowed(profiles.get(name) or {})}
+
+
 def local_rules_ignored(profiles: dict) -> dict:
     """Profiles where local rules are not applied -> whether Group Policy is what sets that."""
     return {name: "allow_local_firewall_rules" in (profiles.get(name, {}).get("set_by_gpo") or ())
@@ -358,6 +372,30 @@ def _ignored_message(names: list, ignored: dict) -> str:
     who = "Group Policy sets" if all(ignored[n] for n in names) else "the effective policy has"
     return (f"local rules are not applied: {who} AllowLocalFirewallRules=False on {', '.join(names)}, so this "
             "rule has no effect there; it is kept locally (it applies again if that changes): add the rule to the GPO")
+
+
+def _inbound_ignored_message(names: list, ignored: dict) -> str:
+    by_gpo, local = [n for n in names if ignored[n]], [n for n in names if not ignored[n]]
+    who = " and ".join(([f"Group Policy sets AllowInboundRules=False on {', '.join(by_gpo)}"] if by_gpo else [])
+                       + ([f"AllowInboundRules=False is set locally on {', '.join(local)}"] if local else []))
+    return (f"inbound rules are ignored: {who} (block all incoming connections), so this rule has no effect there, "
+            "nor has any other inbound rule, and inbound traffic follows the default inbound action; it is kept (it "
+            "applies again if that changes): set AllowInboundRules True there (in the GPO where Group Policy sets "
+            "it) for inbound rules to apply")
+
+
+def _ineffective_message(rule: Rule, local_ignored: dict, inbound_ignored: dict) -> str:
+    """Why an enabled rule has no effect on some profile it covers ("" when it applies everywhere it covers)."""
+    if not rule.enabled:
+        return ""
+    reasons = []
+    local = [p for p in PROFILES if p in local_ignored and _covers(rule, p)]
+    if local:
+        reasons.append(_ignored_message(local, local_ignored))
+    inbound = [p for p in PROFILES if p in inbound_ignored and _covers(rule, p)] if rule.direction == "Inbound" else []
+    if inbound:
+        reasons.append(_inbound_ignored_message(inbound, inbound_ignored))
+    return "; ".join(reasons)
 
 
 def _gpo_control(control: Control, shown: str, ok: bool) -> Control:
@@ -402,7 +440,7 @@ def _profile_plan(desired: Desired, profiles: dict):
     return controls, changes
 
 
-def _rule_plan(desired: Desired, owned: dict, keep_management, ignored: dict):
+def _rule_plan(desired: Desired, owned: dict, keep_management, ignored: dict, inbound_ignored: dict):
     controls, creates, removes = [], [], []
     declared = {d.rule.name.lower(): d for d in desired.rules}
     if desired.state == "present":
@@ -412,11 +450,11 @@ def _rule_plan(desired: Desired, owned: dict, keep_management, ignored: dict):
             actual = "absent" if current is None else current.render()
             control = Control(item.control_id, item.title, item.source, item.rule.render(), actual,
                               COMPLIANT if ok else DRIFT)
-            ineffective = [p for p in PROFILES if p in ignored and _covers(item.rule, p)] if item.rule.enabled else []
+            ineffective = _ineffective_message(item.rule, ignored, inbound_ignored)
             if ineffective:
-                # In place it is manual, never compliant: only the GPO can make it take effect there. Missing
-                # or different it stays drift (where local rules apply it matters) and is still fixed locally.
-                control = control.with_status(MANUAL if ok else DRIFT, _ignored_message(ineffective, ignored))
+                # In place it is manual, never compliant: only the GPO (or AllowInboundRules) can make it take
+                # effect there. Missing or different it stays drift (it matters where it applies) and is fixed.
+                control = control.with_status(MANUAL if ok else DRIFT, ineffective)
             controls.append(control)
             if not ok:
                 kind = "create_rule" if current is None else "update_rule"
@@ -484,16 +522,40 @@ def _winrm_open(profile: str, settings: dict, rules, gpo_rules=()) -> bool:
     count only where the profile applies local rules; ``gpo_rules`` are Group Policy's."""
     blocks = settings.get("enabled") and settings.get("default_inbound_action", "NotConfigured") != "Allow"
     counted = [*rules, *gpo_rules] if local_rules_applied(settings) else list(gpo_rules)
+    if not inbound_rules_allowed(settings):
+        counted = []  # AllowInboundRules False: no rule admits anything, the default action decides
     return not blocks or any(admits_winrm(r) and _covers(r, profile) for r in counted)
 
 
-def _ignored_lockout(desired: Desired, profile: str, changed: dict) -> ArgumentError:
+def _culprit(profile: str, before: dict, changed: dict, rules, gpo_rules) -> tuple:
+    """The profile setting change that blocks WinRM (only such a change can where rules are ignored):
+    enabling the profile when that alone blocks it, else the default inbound block. (variable, what)"""
+    if changed.get("enabled") and not _winrm_open(profile, {**before, "enabled": True}, rules, gpo_rules):
+        return "profiles_enabled", f"enabling the {profile} profile"
+    if changed.get("default_inbound_action") == "Block":
+        return "default_inbound_block", f"DefaultInboundAction=Block on the {profile} profile"
+    return "profiles_enabled", f"enabling the {profile} profile"
+
+
+def _inbound_lockout(desired: Desired, profile: str, culprit: tuple, by_gpo: bool) -> ArgumentError:
+    """The refusal when a profile that ignores inbound rules (AllowInboundRules False) would start blocking WinRM."""
+    variable, what = culprit
+    who = "Group Policy sets" if by_gpo else "the host has (set locally)"
+    where = ("in the GPO that sets it" if by_gpo
+             else f"Set-NetFirewallProfile -Name {profile.capitalize()} -AllowInboundRules True")
+    return ArgumentError(
+        f"{desired.prefix}{variable}",
+        f"{what} would block inbound WinRM (TCP 5985/5986): {who} AllowInboundRules=False on that profile "
+        "(block all incoming connections), so every inbound allow rule is ignored there, mgmt-winrm and Group "
+        "Policy's included, and WinRM gets through only while the profile is off or allows inbound traffic by "
+        f"default. Remove {profile} from {desired.prefix}{variable}, or allow inbound rules on that profile first "
+        f"({where})")
+
+
+def _ignored_lockout(desired: Desired, profile: str, culprit: tuple) -> ArgumentError:
     """The refusal when a profile that ignores local rules would start blocking WinRM (only a profile
     setting can do that there): name the variable behind the setting."""
-    if changed.get("default_inbound_action") == "Block":
-        variable, what = "default_inbound_block", f"DefaultInboundAction=Block on the {profile} profile"
-    else:
-        variable, what = "profiles_enabled", f"enabling the {profile} profile"
+    variable, what = culprit
     return ArgumentError(
         f"{desired.prefix}{variable}", f"{what} would block inbound WinRM (TCP 5985/5986): Group Policy does "
         f"not apply local firewall rules there (AllowLocalFirewallRules=False), so mgmt-winrm and every other "
@@ -518,7 +580,8 @@ def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list,
 
     Profile settings are the effective ones (Group Policy's where it sets them; the plan never
     changes those); WinRM rules pushed by Group Policy are among ``winrm_rules`` and count. On a
-    profile that does not apply local rules only those count (see :func:`local_rules_applied`).
+    profile that does not apply local rules only those count (see :func:`local_rules_applied`); on one
+    that ignores inbound rules none does (see :func:`inbound_rules_allowed`).
     """
     foreign, gpo = _foreign_rules(gathered)
     removed = {c.params["name"].lower() for c in removes}
@@ -539,8 +602,12 @@ def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list,
         if not _winrm_open(name, before, foreign + list(owned.values()), gpo):
             continue
         if not _winrm_open(name, settings, foreign + list(after.values()), gpo):
+            culprit = _culprit(name, before, changed, foreign + list(after.values()), gpo)
+            if not inbound_rules_allowed(settings):
+                by_gpo = "allow_inbound_rules" in (before.get("set_by_gpo") or ())
+                raise _inbound_lockout(desired, name, culprit, by_gpo)
             if not local_rules_applied(settings):
-                raise _ignored_lockout(desired, name, changed)
+                raise _ignored_lockout(desired, name, culprit)
             raise ArgumentError(f"{desired.prefix}management_networks", f"this change would block inbound WinRM (TCP "
                                 f"5985/5986) on the {name} profile: after it, no enabled inbound allow "
                                 "rule for WinRM covers that profile. Declare the networks management "
@@ -569,7 +636,7 @@ def plan(desired: Desired, gathered: dict) -> Plan:
     foreign = [rule_from_host(r) for r in gathered.get("winrm_rules") or []]
     rule_controls, rule_changes, removes = _rule_plan(
         desired, owned, keep_management=lambda rule: _management_needed(rule, profiles, foreign),
-        ignored=local_rules_ignored(local_profiles))
+        ignored=local_rules_ignored(local_profiles), inbound_ignored=inbound_rules_ignored(local_profiles))
     creates = [c for c in rule_changes if not c.params.get("rebuild")]
     rebuilds = [c for c in rule_changes if c.params.get("rebuild")]
     _lockout_guard(desired, gathered, owned, changes, removes=removes, rebuilds=rebuilds)

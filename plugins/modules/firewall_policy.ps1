@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Host side of meddev.hardening.firewall_policy (contract: docs/host-contract.md).
-# phase=gather returns the profiles (local, effective, whether local rules apply, and which settings
-# Group Policy sets), the rules in the owned group, and the other enabled inbound allow rules that
+# phase=gather returns the profiles (local, effective, whether local rules and inbound rules apply, and
+# which settings Group Policy sets), the rules in the owned group, and the other enabled inbound allow rules that
 # admit WinRM, Group Policy's included. phase=apply carries out the planned changes in order
 # and reports how many were applied. All values arrive as module options and are passed to
 # the NetSecurity cmdlets as parameters, never built into command text.
@@ -70,6 +70,19 @@ function Get-ProfileState {
         }
         $localRulesApplied = [string]$effective.AllowLocalFirewallRules -ne 'False'
         if ($null -ne $gpo -and [string]$gpo.AllowLocalFirewallRules -eq 'False') { $localRulesApplied = $false }
+        # "Block all incoming connections": AllowInboundRules False (GpoBoolean True/False/NotConfigured) means
+        # every inbound rule is ignored on the profile, Group Policy's included, and all inbound traffic follows
+        # DefaultInboundAction (Block: shields up). Set-NetFirewallProfile.md, -AllowInboundRules; True when not
+        # configured. Set locally or by GPO; reported, never changed. False in ActiveStore or RSOP counts, and
+        # the local (PersistentStore) False unless Group Policy sets the value (then GPO's wins).
+        if ($null -ne $gpo -and [string]$gpo.AllowInboundRules -ne 'NotConfigured') {
+            $setByGpo.Add('allow_inbound_rules')
+        }
+        $inboundRulesAllowed = [string]$effective.AllowInboundRules -ne 'False'
+        if ($null -ne $gpo -and [string]$gpo.AllowInboundRules -eq 'False') { $inboundRulesAllowed = $false }
+        if ([string]$fwProfile.AllowInboundRules -eq 'False' -and -not $setByGpo.Contains('allow_inbound_rules')) {
+            $inboundRulesAllowed = $false
+        }
         $profiles[$fwProfile.Name.ToLowerInvariant()] = @{
             enabled = ([string]$fwProfile.Enabled -eq 'True')
             default_inbound_action = [string]$fwProfile.DefaultInboundAction
@@ -77,6 +90,7 @@ function Get-ProfileState {
                 enabled = ([string]$effective.Enabled -eq 'True')
                 default_inbound_action = [string]$effective.DefaultInboundAction
                 allow_local_firewall_rules = $localRulesApplied
+                allow_inbound_rules = $inboundRulesAllowed
             }
             set_by_gpo = $setByGpo.ToArray()
         }

@@ -213,6 +213,11 @@ PROFILE_SETTINGS = {"enabled": "Enabled", "default_inbound_action": "DefaultInbo
 # ignores local rules on the profile, only Group Policy's apply (Set-NetFirewallProfile.md,
 # -AllowLocalFirewallRules: GpoBoolean True/False/NotConfigured; True when not configured).
 LOCAL_RULES = "AllowLocalFirewallRules"
+# Reported likewise, set locally or by Group Policy ("Block all incoming connections"). False: every inbound rule is
+# ignored on the profile, GPO's included, and inbound traffic follows DefaultInboundAction (Set-NetFirewallProfile.md,
+# -AllowInboundRules: GpoBoolean True/False/NotConfigured; True when not configured; NotConfigured is valid only in a
+# GPO, where it means "not set": so a GPO entry must be true or false, left out when not set).
+INBOUND_RULES = "AllowInboundRules"
 
 
 def _contract_rule(rule: dict, source_type: str = "Local") -> dict:
@@ -234,8 +239,8 @@ def _admits_winrm(rule: dict) -> bool:
 
 def _gpo(state: dict) -> dict:
     """What Group Policy pushes (firewall.json "gpo"): profile settings (Enabled, DefaultInboundAction,
-    AllowLocalFirewallRules) and rules. The .ps1 reads them from the RSOP and ActiveStore policy stores;
-    PersistentStore never shows them."""
+    AllowLocalFirewallRules, AllowInboundRules) and rules. The .ps1 reads them from the RSOP and ActiveStore
+    policy stores; PersistentStore never shows them."""
     return state.get("gpo") or {}
 
 
@@ -243,6 +248,22 @@ def _local_rules_applied(name: str, effective: dict) -> bool:
     value = effective.get(LOCAL_RULES, True)
     if not isinstance(value, bool):  # a seed error: refuse rather than guess
         raise SimError(f"{LOCAL_RULES} of the {name} profile must be true or false, not {value!r}")
+    return value
+
+
+def _inbound_rules_allowed(name: str, local: dict, pushed: dict) -> bool:
+    """The effective AllowInboundRules: Group Policy's value where it sets one, else the local one."""
+    if INBOUND_RULES in pushed:
+        value = pushed[INBOUND_RULES]
+        if not isinstance(value, bool):  # a seed error: refuse rather than guess
+            raise SimError(f"{INBOUND_RULES} pushed by Group Policy on the {name} profile must be true or false "
+                           f"(leave it out when the GPO does not set it), not {value!r}")
+        return value
+    value = local.get(INBOUND_RULES, "NotConfigured")
+    if value == "NotConfigured":
+        return True
+    if not isinstance(value, bool):
+        raise SimError(f"{INBOUND_RULES} of the {name} profile must be true, false or NotConfigured, not {value!r}")
     return value
 
 
@@ -255,9 +276,10 @@ def gather(state: dict, group: str) -> dict:
         profiles[name.lower()] = {
             "enabled": local["Enabled"], "default_inbound_action": local["DefaultInboundAction"],
             "effective": {"enabled": effective["Enabled"], "default_inbound_action": effective["DefaultInboundAction"],
-                          "allow_local_firewall_rules": _local_rules_applied(name, effective)},
-            "set_by_gpo": [key for key, prop in {**PROFILE_SETTINGS, "allow_local_firewall_rules": LOCAL_RULES}.items()
-                           if prop in pushed],
+                          "allow_local_firewall_rules": _local_rules_applied(name, effective),
+                          "allow_inbound_rules": _inbound_rules_allowed(name, local, pushed)},
+            "set_by_gpo": [key for key, prop in {**PROFILE_SETTINGS, "allow_local_firewall_rules": LOCAL_RULES,
+                                                 "allow_inbound_rules": INBOUND_RULES}.items() if prop in pushed],
         }
     rules = state.get("rules", [])
     owned = [_contract_rule(r) for r in rules if r["Group"] == group]
