@@ -159,13 +159,19 @@ class HostAction(ActionBase):
             pending = {cid for c in plan.changes[count:] for cid in c.controls}
             done = {cid for c in plan.changes[:count] for cid in c.controls} - pending
             return [c.with_status(FIXED) if c.id in done else
-                    c.with_status(FAILED, f"not applied: {error}") if c.status == DRIFT else c
+                    c.with_status(FAILED, f"not applied: {error}") if c.status == DRIFT or c.id in pending else c
                     for c in plan.controls]
-        verify = {c.id: c for c in self.plan(desired, applied["state"]).controls}
+        replan = self.plan(desired, applied["state"])
+        verify = {c.id: c for c in replan.controls}
+        # A control that is not drift may still carry a change (e.g. manual: kept in place for a GPO that
+        # ignores it): if the apply failed before that change took, it is failed, not silently manual.
+        still_planned = {cid for c in replan.changes for cid in c.controls}
         out = []
         for control in plan.controls:
             if control.status != DRIFT:
-                out.append(control)
+                unfinished = error and control.id in still_planned and any(
+                    control.id in c.controls for c in plan.changes)
+                out.append(control.with_status(FAILED, f"not applied: {error}") if unfinished else control)
                 continue
             after = verify.get(control.id)
             if after is not None and after.status == DRIFT:
