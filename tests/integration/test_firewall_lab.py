@@ -196,3 +196,30 @@ def test_group_policy_that_ignores_local_rules_is_not_trusted_with_winrm(lab):
         assert controls[cid]["status"] == "manual", controls[cid]
         assert "Group Policy sets AllowLocalFirewallRules=False on public" in controls[cid]["message"]
     assert "mgmt-winrm" in {r["Name"] for r in sim.read("firewall")["rules"]}  # still managed locally
+
+
+def test_a_profile_that_blocks_all_incoming_connections_is_never_switched_on_under_winrm(lab):
+    """'Block all incoming connections' (AllowInboundRules False, set locally) on public, which is off: every
+    inbound rule, mgmt-winrm included, is ignored there, so switching public on would cut WinRM off. Refused
+    before any change, naming the variable and what to do; once public is on and blocking anyway (WinRM comes
+    in over another network), the run changes nothing there and reports the owned rules manual."""
+    sim = lab.sim(HOST)
+    state = sim.read("firewall")
+    state["profiles"]["Public"]["AllowInboundRules"] = False
+    sim.write("firewall", state)
+    before = lab.fingerprint(HOST, include_calls=False)
+    refused = lab.playbook("site.yml")
+    assert refused.returncode != 0
+    text = output(refused)
+    assert "firewall_profiles_enabled" in text and "enabling the public profile would block inbound WinRM" in text
+    assert "Set-NetFirewallProfile -Name Public -AllowInboundRules True" in text
+    assert lab.fingerprint(HOST, include_calls=False) == before  # gathered, nothing changed
+
+    state["profiles"]["Public"]["Enabled"] = True  # switched on by hand: public admits nothing now
+    sim.write("firewall", state)
+    assert lab.playbook("site.yml").returncode == 0
+    assert sim.read("firewall")["profiles"]["Public"] == state["profiles"]["Public"]  # left as it was
+    winrm = lab.controls(HOST)["FW-MGMT-WINRM"]
+    assert winrm["status"] == "fixed" and "AllowInboundRules=False is set locally on public" in winrm["message"]
+    assert lab.playbook("drift.yml").returncode == 0
+    assert lab.controls(HOST)["FW-MGMT-WINRM"]["status"] == "manual"

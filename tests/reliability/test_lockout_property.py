@@ -16,13 +16,17 @@ its own that follows Windows Defender Firewall semantics (written here, independ
   Block);
 - Group Policy (firewall.json ``gpo``): a profile setting it pushes wins over the local one, its rules
   apply like local ones, and where it sets ``AllowLocalFirewallRules`` false local rules count for
-  nothing, allow or block ("Apply local firewall rules: No"; Set-NetFirewallProfile.md).
+  nothing, allow or block ("Apply local firewall rules: No"; Set-NetFirewallProfile.md);
+- ``AllowInboundRules`` false ("Block all incoming connections", set locally or pushed by Group Policy;
+  ``NotConfigured`` is Windows' default, true): every inbound rule counts for nothing, Group Policy's
+  included, allow or block, and the default inbound action decides (Set-NetFirewallProfile.md).
 
 Properties, after every run that was not refused (a refusal must leave the host untouched):
 
 1. ``firewall_state: present``: a TCP connection from addresses inside every declared management
    network to every management port (5985 and 5986 by default) is admitted on every profile that
-   applies local rules (elsewhere only the GPO can admit it: property 2 holds there);
+   applies local rules and inbound rules (elsewhere only the GPO, or only the default action, can admit
+   it: property 2 holds there);
 2. any state: such a connection that was admitted before the run is still admitted after it;
 3. any state, management networks declared or not: a profile that admitted WinRM from somewhere
    still admits it from somewhere (the guard README.md describes);
@@ -72,6 +76,8 @@ SEEDS = {  # seed -> (winsim profile, meddev_products)
     "firewall_off": ("compliant_firewall", []),
     # Group Policy ignores local rules on domain and private; its WinRM rule covers domain only.
     "gpo_local_rules_ignored": ("gpo_local_rules_ignored", []),
+    # Inbound rules ignored on private (GPO; WinRM by default Allow) and public (locally; shields up).
+    "gpo_block_all_inbound": ("gpo_block_all_inbound", []),
 }
 NETWORKS = ["10.10.0.0/24", "10.10.0.7", "10.10.0.1-10.10.0.20", "192.168.50.0/24", "LocalSubnet", "172.16.0.0/12",
             "fd00:10::/64", "Any", "10.0.0.0/8", "192.168.50.9"]
@@ -132,12 +138,18 @@ def local_rules_apply(fw: dict, profile: str) -> bool:
     return _profile_settings(fw, profile).get("AllowLocalFirewallRules", True) is not False
 
 
+def inbound_rules_apply(fw: dict, profile: str) -> bool:
+    return _profile_settings(fw, profile).get("AllowInboundRules", "NotConfigured") is not False
+
+
 def admitted(fw: dict, profile: str, address, port: int) -> bool:
     """Would an inbound TCP connection from ``address`` to ``port`` arriving on ``profile`` get through?"""
     settings_ = _profile_settings(fw, profile)
     if not settings_["Enabled"]:
         return True
     in_force = [*(fw["rules"] if local_rules_apply(fw, profile) else []), *((fw.get("gpo") or {}).get("rules") or [])]
+    if not inbound_rules_apply(fw, profile):
+        in_force = []
     rules = [r for r in in_force if _rule_matches(r, profile, address, port)]
     if any(r["Action"] == "Block" for r in rules):
         return False
@@ -291,7 +303,8 @@ def check_run(before: dict, after: dict, host_vars: dict, run: dict) -> None:
         for address in mgmt:
             for port in ports:
                 now = admitted(after["firewall"], profile, address, port)
-                if run["firewall_state"] == "present" and local_rules_apply(after["firewall"], profile):
+                if (run["firewall_state"] == "present" and local_rules_apply(after["firewall"], profile)
+                        and inbound_rules_apply(after["firewall"], profile)):
                     assert now, (f"WinRM TCP {port} from {address} (management network) is blocked on the {profile} "
                                  f"profile after a present run\n{after['firewall']}")
                 elif admitted(before["firewall"], profile, address, port):
@@ -390,7 +403,8 @@ scenarios = st.fixed_dictionaries({
         st.sampled_from(PROFILES),
         st.fixed_dictionaries({}, optional={
             "Enabled": st.booleans(),
-            "DefaultInboundAction": st.sampled_from(["Allow", "Block", "NotConfigured"])}),
+            "DefaultInboundAction": st.sampled_from(["Allow", "Block", "NotConfigured"]),
+            "AllowInboundRules": st.sampled_from([True, False, "NotConfigured"])}),
         max_size=3),
     "runs": st.lists(runs, min_size=1, max_size=2),
 })
@@ -415,6 +429,11 @@ ABSENT_AFTER_MGMT = scenario(runs_=[quiet_run(), quiet_run(firewall_state="absen
 # Private admits WinRM by its local default Allow only; Group Policy ignores local rules there (mgmt-winrm too).
 GPO_PRIVATE_BLOCK = scenario(seed="gpo_local_rules_ignored",
                              runs_=[quiet_run(firewall_default_inbound_block=["private"])])
+# Private admits WinRM by its local default Allow only; Group Policy ignores every inbound rule there.
+BLOCK_ALL_PRIVATE = scenario(seed="gpo_block_all_inbound",
+                             runs_=[quiet_run(firewall_default_inbound_block=["private"])])
+# Public is off and blocks all incoming connections (set locally): switching it on would cut WinRM off there.
+BLOCK_ALL_PUBLIC_OFF = scenario(seed="gpo_block_all_inbound", overrides={"public": {"Enabled": False}})
 ABSENT_WHILE_BLOCKING = scenario(runs_=[quiet_run(firewall_default_inbound_block=["public"]),
                                         quiet_run(firewall_state="absent")])
 
@@ -427,6 +446,9 @@ ABSENT_WHILE_BLOCKING = scenario(runs_=[quiet_run(firewall_default_inbound_block
 @example(scenario(networks=(), runs_=[quiet_run(firewall_default_inbound_block=list(PROFILES))]))
 @example(ABSENT_WHILE_BLOCKING)
 @example(GPO_PRIVATE_BLOCK)
+@example(BLOCK_ALL_PRIVATE)
+@example(BLOCK_ALL_PUBLIC_OFF)
+@example(scenario(seed="gpo_block_all_inbound", runs_=[quiet_run(), quiet_run(firewall_state="absent")]))
 @example(ABSENT_AFTER_MGMT)
 @example(scenario(seed="philips_mr", runs_=[quiet_run(), quiet_run(firewall_state="absent")]))
 @example(scenario(runs_=[quiet_run(baseline_disabled_services=["WinRM"])]))
@@ -454,6 +476,18 @@ def test_default_block_without_management_networks_is_refused():
 def test_default_block_where_group_policy_ignores_local_rules_is_refused():
     outcomes = play(GPO_PRIVATE_BLOCK)
     assert outcomes[0][0] == "refused" and outcomes[0][1].variable == "firewall_default_inbound_block"
+
+
+def test_default_block_or_enabling_where_inbound_rules_are_ignored_is_refused():
+    outcomes = play(BLOCK_ALL_PRIVATE)
+    assert outcomes[0][0] == "refused" and outcomes[0][1].variable == "firewall_default_inbound_block"
+    outcomes = play(BLOCK_ALL_PUBLIC_OFF)
+    assert outcomes[0][0] == "refused" and outcomes[0][1].variable == "firewall_profiles_enabled"
+    assert "AllowInboundRules=False" in str(outcomes[0][1])
+
+
+def test_a_profile_already_blocking_all_incoming_connections_is_left_as_it_is():
+    assert [o[0] for o in play(scenario(seed="gpo_block_all_inbound"))] == ["applied"]
 
 
 def test_absent_while_a_profile_blocks_keeps_the_management_rule():
@@ -514,6 +548,17 @@ def test_evaluator_follows_windows_firewall_semantics():
     voided_block = _fw(default="Allow", rules=[{"Action": "Block"}])
     voided_block["gpo"] = {"profiles": {"Public": {"AllowLocalFirewallRules": False}}}
     assert admitted(voided_block, "public", inside, 5985) and not admitted(voided_block, "domain", inside, 5985)
+    # "Block all incoming connections": every rule is void, GPO's too, allow and block; the default decides.
+    shields = _fw(rules=[{}])
+    shields["profiles"]["Domain"]["AllowInboundRules"] = False
+    shields["profiles"]["Private"]["AllowInboundRules"] = "NotConfigured"  # Windows' default: True
+    assert not admitted(shields, "domain", inside, 5985) and admitted(shields, "private", inside, 5985)
+    shields["gpo"] = {"profiles": {"Domain": {"AllowInboundRules": True}, "Private": {"AllowInboundRules": False}},
+                      "rules": _fw(rules=[{"Profile": "Private"}])["rules"]}  # GPO wins, its rules are void too
+    assert admitted(shields, "domain", inside, 5985) and not admitted(shields, "private", inside, 5985)
+    open_default = _fw(default="Allow", rules=[{"Action": "Block"}])
+    open_default["profiles"]["Public"]["AllowInboundRules"] = False
+    assert admitted(open_default, "public", inside, 5985) and not admitted(open_default, "domain", inside, 5985)
     pushed = _fw(enabled=False)
     pushed["gpo"] = {"profiles": {"Public": {"Enabled": True}}}  # GPO wins over the local setting
     assert not admitted(pushed, "public", inside, 5985) and admitted(pushed, "domain", inside, 5985)
@@ -530,5 +575,9 @@ def test_property_catches_a_lockout():
     with mock.patch.object(firewall, "local_rules_applied", lambda _settings: True), \
             pytest.raises(AssertionError, match="private profile"):
         play(GPO_PRIVATE_BLOCK)
+    # A guard that trusted rules where inbound rules are ignored would block WinRM on private.
+    with mock.patch.object(firewall, "inbound_rules_allowed", lambda _settings: True), \
+            pytest.raises(AssertionError, match="private profile"):
+        play(BLOCK_ALL_PRIVATE)
     with mock.patch.object(baseline, "PROTECTED_SERVICES", set()), pytest.raises(AssertionError, match="WinRM is"):
         play(scenario(runs_=[quiet_run(baseline_disabled_services=["WinRM"])]))
