@@ -92,6 +92,7 @@ class Desired:
     group: str
     management_networks: tuple
     prefix: str = ""       # names variables in errors: "firewall_" when called by the role
+    management_ports: tuple = WINRM_PORTS  # what mgmt-winrm admits; the lockout guard keeps each of them open
 
 
 # -- canonical forms -------------------------------------------------------------------------
@@ -300,7 +301,8 @@ def validate(args: dict, prefix: str = "") -> Desired:
     if not RULE_NAME.match(group):
         raise ArgumentError(var("rule_group"), f"{group!r} is not a valid group name")
     exclusive = as_bool(args.get("exclusive"), var("exclusive"))
-    return Desired(state, enabled, block, tuple(declared), exclusive, group, management, prefix)
+    return Desired(state, enabled, block, tuple(declared), exclusive, group, management, prefix,
+                   management_ports=mgmt_ports)
 
 
 def canonical_profile_names(value, variable: str) -> list:
@@ -517,14 +519,54 @@ def _management_needed(rule: Rule, profiles: dict, foreign: list) -> bool:
     return False
 
 
-def _winrm_open(profile: str, settings: dict, rules, gpo_rules=()) -> bool:
-    """Would a WinRM connection arriving on ``profile`` get through? ``rules`` are local rules, which
-    count only where the profile applies local rules; ``gpo_rules`` are Group Policy's."""
+def _span(text: str) -> tuple:
+    """First and last address of a canonical address entry (not a keyword)."""
+    if "-" in text:
+        low, high = text.split("-", 1)
+        return ipaddress.ip_address(low), ipaddress.ip_address(high)
+    network = ipaddress.ip_network(text, strict=False)
+    return network.network_address, network.broadcast_address
+
+
+def _admits_source(rule: Rule, source: str) -> bool:
+    """Does the rule admit every address of the management network entry ``source``? One rule entry must
+    hold it whole (stricter than Windows, which may need several); a keyword only by the same keyword."""
+    if rule.remote_addresses == ("Any",) or source in rule.remote_addresses:
+        return True
+    if source in ADDRESS_KEYWORDS.values():
+        return False
+    low, high = _span(source)
+    for entry in rule.remote_addresses:
+        if entry in ADDRESS_KEYWORDS.values():
+            continue
+        first, last = _span(entry)
+        if first.version == low.version and first <= low and high <= last:
+            return True
+    return False
+
+
+def _winrm_open(profile: str, settings: dict, rules, gpo_rules=(), *, ports=WINRM_PORTS, source=None) -> bool:
+    """Would a WinRM connection (to one of ``ports``, from every address of ``source`` if given) arriving on
+    ``profile`` get through? ``rules`` are local rules, which count only where the profile applies local
+    rules; ``gpo_rules`` are Group Policy's."""
     blocks = settings.get("enabled") and settings.get("default_inbound_action", "NotConfigured") != "Allow"
     counted = [*rules, *gpo_rules] if local_rules_applied(settings) else list(gpo_rules)
     if not inbound_rules_allowed(settings):
         counted = []  # AllowInboundRules False: no rule admits anything, the default action decides
-    return not blocks or any(admits_winrm(r) and _covers(r, profile) for r in counted)
+    return not blocks or any(admits_winrm(r, ports) and _covers(r, profile)
+                             and (source is None or _admits_source(r, source)) for r in counted)
+
+
+def _management_cut(desired: Desired, profile: str, before: dict, after: dict, rules: tuple) -> str:
+    """A management port and network that the plan turns from admitted to blocked on ``profile``, as text
+    ("" if none). Where local rules apply mgmt-winrm admits them all; elsewhere only Group Policy's rules can."""
+    (old_rules, new_rules), gpo = rules[:2], rules[2]
+    for port in desired.management_ports:
+        for source in desired.management_networks:
+            if (_winrm_open(profile, before, old_rules, gpo, ports=(port,), source=source)
+                    and not _winrm_open(profile, after, new_rules, gpo, ports=(port,), source=source)):
+                return f"TCP {port} from {source}"
+    return ""
 
 
 def _culprit(profile: str, before: dict, changed: dict, rules, gpo_rules) -> tuple:
@@ -552,14 +594,15 @@ def _inbound_lockout(desired: Desired, profile: str, culprit: tuple, by_gpo: boo
         f"({where})")
 
 
-def _ignored_lockout(desired: Desired, profile: str, culprit: tuple) -> ArgumentError:
+def _ignored_lockout(desired: Desired, profile: str, culprit: tuple, cut: str = "") -> ArgumentError:
     """The refusal when a profile that ignores local rules would start blocking WinRM (only a profile
     setting can do that there): name the variable behind the setting."""
     variable, what = culprit
+    missing = f"admits {cut} (a management port and network)" if cut else "admits WinRM"
     return ArgumentError(
-        f"{desired.prefix}{variable}", f"{what} would block inbound WinRM (TCP 5985/5986): Group Policy does "
-        f"not apply local firewall rules there (AllowLocalFirewallRules=False), so mgmt-winrm and every other "
-        f"local rule have no effect, and no Group Policy rule admits WinRM on that profile. Remove {profile} from "
+        f"{desired.prefix}{variable}", f"{what} would block inbound WinRM ({cut or 'TCP 5985/5986'}): Group Policy "
+        f"does not apply local firewall rules there (AllowLocalFirewallRules=False), so mgmt-winrm and every other "
+        f"local rule have no effect, and no Group Policy rule {missing} on that profile. Remove {profile} from "
         f"{desired.prefix}{variable}, or have the GPO admit WinRM from the management networks (or apply local "
         "rules) first")
 
@@ -601,13 +644,15 @@ def _lockout_guard(desired: Desired, gathered: dict, owned: dict, changes: list,
         settings = {**before, **changed}
         if not _winrm_open(name, before, foreign + list(owned.values()), gpo):
             continue
-        if not _winrm_open(name, settings, foreign + list(after.values()), gpo):
+        cut = "" if not _winrm_open(name, settings, foreign + list(after.values()), gpo) else _management_cut(
+            desired, name, before, settings, (foreign + list(owned.values()), foreign + list(after.values()), gpo))
+        if cut or not _winrm_open(name, settings, foreign + list(after.values()), gpo):
             culprit = _culprit(name, before, changed, foreign + list(after.values()), gpo)
             if not inbound_rules_allowed(settings):
                 by_gpo = "allow_inbound_rules" in (before.get("set_by_gpo") or ())
                 raise _inbound_lockout(desired, name, culprit, by_gpo)
             if not local_rules_applied(settings):
-                raise _ignored_lockout(desired, name, culprit)
+                raise _ignored_lockout(desired, name, culprit, cut)
             raise ArgumentError(f"{desired.prefix}management_networks", f"this change would block inbound WinRM (TCP "
                                 f"5985/5986) on the {name} profile: after it, no enabled inbound allow "
                                 "rule for WinRM covers that profile. Declare the networks management "

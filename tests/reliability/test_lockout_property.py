@@ -434,6 +434,9 @@ BLOCK_ALL_PRIVATE = scenario(seed="gpo_block_all_inbound",
                              runs_=[quiet_run(firewall_default_inbound_block=["private"])])
 # Public is off and blocks all incoming connections (set locally): switching it on would cut WinRM off there.
 BLOCK_ALL_PUBLIC_OFF = scenario(seed="gpo_block_all_inbound", overrides={"public": {"Enabled": False}})
+# Domain is off; once on, only the GPO's rule (10.10.0.0/24, TCP 5985/5986) counts there: not for 8443.
+GPO_DOMAIN_ON_8443 = scenario(seed="gpo_local_rules_ignored", ports=(5985, 5986, 8443),
+                              overrides={"domain": {"Enabled": False}})
 ABSENT_WHILE_BLOCKING = scenario(runs_=[quiet_run(firewall_default_inbound_block=["public"]),
                                         quiet_run(firewall_state="absent")])
 
@@ -447,6 +450,9 @@ ABSENT_WHILE_BLOCKING = scenario(runs_=[quiet_run(firewall_default_inbound_block
 @example(ABSENT_WHILE_BLOCKING)
 @example(GPO_PRIVATE_BLOCK)
 @example(BLOCK_ALL_PRIVATE)
+@example(GPO_DOMAIN_ON_8443)
+@example(scenario(seed="gpo_local_rules_ignored", networks=("192.168.50.0/24",),
+                  overrides={"domain": {"Enabled": False}}))
 @example(BLOCK_ALL_PUBLIC_OFF)
 @example(scenario(seed="gpo_block_all_inbound", runs_=[quiet_run(), quiet_run(firewall_state="absent")]))
 @example(ABSENT_AFTER_MGMT)
@@ -484,6 +490,12 @@ def test_default_block_or_enabling_where_inbound_rules_are_ignored_is_refused():
     outcomes = play(BLOCK_ALL_PUBLIC_OFF)
     assert outcomes[0][0] == "refused" and outcomes[0][1].variable == "firewall_profiles_enabled"
     assert "AllowInboundRules=False" in str(outcomes[0][1])
+
+
+def test_enabling_where_group_policy_rules_miss_a_management_port_is_refused():
+    outcomes = play(GPO_DOMAIN_ON_8443)
+    assert outcomes[0][0] == "refused" and outcomes[0][1].variable == "firewall_profiles_enabled"
+    assert "TCP 8443 from 10.10.0.0/24" in str(outcomes[0][1])
 
 
 def test_a_profile_already_blocking_all_incoming_connections_is_left_as_it_is():

@@ -238,3 +238,18 @@ def test_ps1_gathers_whether_local_rules_are_applied():
     assert "[string]$gpo.AllowLocalFirewallRules -eq 'False'" in profile_state
     assert "allow_local_firewall_rules = $localRulesApplied" in profile_state
     assert "$setByGpo.Add('allow_local_firewall_rules')" in profile_state
+
+
+def test_where_local_rules_are_ignored_every_management_port_and_network_needs_a_gpo_rule(local_rules_ignored):
+    # Domain off locally; once on, only the GPO's rule counts there: 10.10.0.0/24 to TCP 5985/5986.
+    local_rules_ignored["profiles"]["Domain"]["Enabled"] = False
+    assert ("set_profile", "domain") in [(c.kind, c.params.get("profile")) for c in plan_for(
+        local_rules_ignored, management_networks=["10.10.0.0/25"], profiles_enabled=["domain"]).changes]
+    for networks, ports, cut in ((MGMT, [5985, 5986, 8443], "TCP 8443 from 10.10.0.0/24"),
+                                 (["192.168.50.0/24"], [5985], "TCP 5985 from 192.168.50.0/24"),
+                                 (["10.10.0.0/23"], [5986], "TCP 5986 from 10.10.0.0/23")):
+        with pytest.raises(ArgumentError) as error:
+            plan_for(local_rules_ignored, management_networks=networks, management_ports=ports,
+                     profiles_enabled=["domain"])
+        assert error.value.variable == "firewall_profiles_enabled"
+        assert f"no Group Policy rule admits {cut}" in str(error.value)
