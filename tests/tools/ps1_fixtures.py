@@ -17,3 +17,12 @@ def expected(path: pathlib.Path) -> list:
             continue
         found.extend((number, fragment) for fragment in EXPECT.findall(line))
     return found
+
+
+def assert_reports_exactly_the_marked_lines(problems: list, path: pathlib.Path) -> None:
+    """Each `# expect:` line is reported with its fragment, and nothing else is."""
+    marks = expected(path)
+    assert marks, f"{path.name}: a firing fixture marks its lines with # expect:"
+    for line, fragment in marks:
+        assert any(p.line == line and fragment in p.message for p in problems), (line, fragment, problems)
+    assert len(problems) == len(marks), [str(p) for p in problems]

@@ -6,6 +6,7 @@ import pathlib
 import re
 
 import pytest
+from unit.firewall_sim import GROUP, apply_all, by_id, plan_for, seeded_firewall
 
 from ansible_collections.meddev.hardening.plugins.module_utils import firewall
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import ArgumentError
@@ -13,25 +14,11 @@ from ansible_collections.meddev.hardening.plugins.modules import firewall_policy
 from ansible_collections.meddev.hardening.plugins.plugin_utils import winsim_profiles
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-GROUP = "meddev.hardening"
 
 
 @pytest.fixture
 def gpo_firewall():
-    return copy.deepcopy(winsim_profiles.load("gpo_firewall")["state"]["firewall"])
-
-
-def plan_for(state, **args):
-    return firewall.plan(firewall.validate(args, "firewall_"), fw_sim.gather(state, GROUP))
-
-
-def apply_all(state, plan):
-    for change in plan.changes:
-        fw_sim.apply_change(state, change.as_host_dict(), GROUP)
-
-
-def by_id(plan):
-    return {c.id: c for c in plan.controls}
+    return seeded_firewall("gpo_firewall")
 
 
 def ps1_code() -> str:

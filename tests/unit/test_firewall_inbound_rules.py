@@ -3,37 +3,22 @@ rule is ignored on the profile, Group Policy's included, and inbound traffic fol
 action (docset/winserver2019-ps/NetSecurity/Set-NetFirewallProfile.md, -AllowInboundRules). No rule can
 keep WinRM admitted there: the lockout guard must not count any, and the owned rules are never compliant."""
 
-import copy
 import pathlib
 
 import pytest
+from unit.firewall_sim import GROUP, apply_all, by_id, plan_for, seeded_firewall
 
 from ansible_collections.meddev.hardening.plugins.module_utils import firewall
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import ArgumentError
 from ansible_collections.meddev.hardening.plugins.modules import firewall_policy as fw_sim
-from ansible_collections.meddev.hardening.plugins.plugin_utils import winsim_profiles
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-GROUP = "meddev.hardening"
 MGMT = ["10.10.0.0/24"]
 
 
 @pytest.fixture
 def blocking():
-    return copy.deepcopy(winsim_profiles.load("gpo_block_all_inbound")["state"]["firewall"])
-
-
-def plan_for(state, **args):
-    return firewall.plan(firewall.validate(args, "firewall_"), fw_sim.gather(state, GROUP))
-
-
-def apply_all(state, plan):
-    for change in plan.changes:
-        fw_sim.apply_change(state, change.as_host_dict(), GROUP)
-
-
-def by_id(plan):
-    return {c.id: c for c in plan.controls}
+    return seeded_firewall("gpo_block_all_inbound")
 
 
 def test_gather_reports_where_inbound_rules_are_ignored_and_who_sets_it(blocking):

@@ -40,12 +40,7 @@ def test_there_are_fixtures():
 @pytest.mark.usefixtures("demo_schemas")
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.name)
 def test_firing_fixture_reports_each_marked_line_and_nothing_else(path):
-    problems = _check(path.read_text(encoding="utf-8"), path)
-    expected = ps1_fixtures.expected(path)
-    assert expected, "a firing fixture marks its lines with # expect:"
-    for line, fragment in expected:
-        assert any(p.line == line and fragment in p.message for p in problems), (line, fragment, problems)
-    assert len(problems) == len(expected), [str(p) for p in problems]
+    ps1_fixtures.assert_reports_exactly_the_marked_lines(_check(path.read_text(encoding="utf-8"), path), path)
 
 
 @pytest.mark.usefixtures("demo_schemas")
