@@ -8,6 +8,10 @@ from ansible_collections.meddev.hardening.plugins.module_utils import baseline
 from ansible_collections.meddev.hardening.plugins.plugin_utils.host_action import HostAction
 
 
+def _check_only_ids(desired) -> set:
+    return {e.id for e in desired.entries if e.report_only}
+
+
 class ActionModule(HostAction):
     HOST_MODULE = "meddev.hardening.baseline"
     DIFF_HEADER = "Windows baseline"
@@ -24,3 +28,17 @@ class ActionModule(HostAction):
 
     def plan(self, desired, gathered):
         return baseline.plan(desired, gathered)
+
+    def _outcome(self, desired, plan, applied):
+        """A check-only control in drift (MS17-010 on an unpatched build) carries no change: the apply of the
+        other controls neither fixed nor failed it, so it stays drift with its own message."""
+        check_only = _check_only_ids(desired)
+        planned = {c.id: c for c in plan.controls}
+        return [planned[c.id] if c.id in check_only else c for c in super()._outcome(desired, plan, applied)]
+
+    def finish(self, result, desired, plan, changed):
+        """Check mode and audit-only hosts say "apply would fix this" of drift; not of a check-only control."""
+        planned = {c.id: c for c in plan.controls if c.id in _check_only_ids(desired)}
+        for control in result.get("controls") or []:
+            if control.get("id") in planned:
+                control["message"] = planned[control["id"]].message

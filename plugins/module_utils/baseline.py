@@ -38,7 +38,8 @@ PROTECTED_SERVICES = {
     "local run manager analysis service", "local run manager job service", "universal copy service", "iq-x",
     "apache2.4", "w3svc", "was",
 }
-MS17_010_BUILD = 15063  # Windows 10 1703 and later ship the fix in every cumulative update
+WINDOWS_10_FIRST_BUILD = 10240  # older builds (7/8.1, Server 2008 R2-2012 R2) are judged by the KB list
+ARROW = "\u2192"  # old -> new in --diff, as the reports write it (report_formats.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,30 +187,41 @@ def _secpol_value(entry: Entry) -> int:
     return int(entry.value)
 
 
-def _registry(entry: Entry, state: dict, batch: list) -> Control:
+def _shown(entry: Entry, value) -> str:
+    """A value as --diff and the report show it; a catalog entry marked ``no_log`` never shows its value."""
+    return "(hidden: no_log)" if entry.spec.get("no_log") else str(value)
+
+
+def _registry(entry: Entry, state: dict, batch: list, lines: list) -> Control:
     current = state["registry"].get(entry.spec["path"].lower(), {}).get(entry.spec["name"].lower())
     ok = current is not None and str(current) == str(entry.value)
     if not ok:
         batch.append({"path": entry.spec["path"], "name": entry.spec["name"],
                       "type": "dword" if entry.spec.get("type") == "int" else "string", "value": entry.value})
-    return Control(entry.id, entry.title, entry.source, f"{entry.spec['name']}={entry.value}",
-                   f"{entry.spec['name']}={'absent' if current is None else current}", COMPLIANT if ok else DRIFT)
+        lines.append((f"{entry.spec['path']}\\{entry.spec['name']}",
+                      "absent" if current is None else _shown(entry, current), _shown(entry, entry.value)))
+    return Control(entry.id, entry.title, entry.source, f"{entry.spec['name']}={_shown(entry, entry.value)}",
+                   f"{entry.spec['name']}={'absent' if current is None else _shown(entry, current)}",
+                   COMPLIANT if ok else DRIFT)
 
 
-def _secpol(entry: Entry, state: dict, batch: dict) -> Control:
+def _secpol(entry: Entry, state: dict, batch: dict, lines: list) -> Control:
     want, current = _secpol_value(entry), state["secpol"].get(entry.spec["key"])
     ok = current is not None and str(current) == str(want)
     if not ok:
         batch[entry.spec["key"]] = want
-    return Control(entry.id, entry.title, entry.source, f"{entry.spec['key']} = {want}",
-                   f"{entry.spec['key']} = {current if current is not None else 'unset'}", COMPLIANT if ok else DRIFT)
+        lines.append((entry.spec["key"], "unset" if current is None else _shown(entry, current), _shown(entry, want)))
+    return Control(entry.id, entry.title, entry.source, f"{entry.spec['key']} = {_shown(entry, want)}",
+                   f"{entry.spec['key']} = {_shown(entry, current) if current is not None else 'unset'}",
+                   COMPLIANT if ok else DRIFT)
 
 
-def _auditpol(entry: Entry, state: dict, batch: dict) -> Control:
+def _auditpol(entry: Entry, state: dict, batch: dict, lines: list) -> Control:
     guid = entry.spec["guid"].upper()
     current = state["audit"].get(guid, "no_auditing")
     if current != entry.value:
         batch[guid] = (entry.title.replace("Audit ", "", 1), entry.value)
+        lines.append((f"{batch[guid][0]} {guid}", AUDIT_SETTINGS[current][0], AUDIT_SETTINGS[entry.value][0]))
     return Control(entry.id, entry.title, entry.source, entry.value, current,
                    COMPLIANT if current == entry.value else DRIFT)
 
@@ -221,6 +233,8 @@ RENDER = {
     "auditpol": ("apply_auditpol", lambda batch: {"csv": render_auditpol(batch)}),
     "service": ("disable_services", lambda batch: {"services": batch}),
 }
+WHAT = {"registry": "registry values", "secpol": "security policy ([System Access], secedit)",
+        "auditpol": "advanced audit policy (auditpol /restore)", "service": "services"}
 
 
 def plan(desired: Desired, gathered: dict) -> Plan:
@@ -233,19 +247,26 @@ def plan(desired: Desired, gathered: dict) -> Plan:
     }
     controls, batches = [], {"registry": [], "secpol": {}, "auditpol": {}, "service": []}
     ids = {m: [] for m in batches}
+    settings = {m: [] for m in batches}  # (control, title, [(setting, old, new)]) for --diff, per mechanism
     for entry in desired.entries:
         if not entry.enabled or not _applies(entry, desired.products):
             why = "not declared for this host" if not entry.enabled else "not for this host's products"
             controls.append(Control(entry.id, entry.title, entry.source, "n/a", "n/a", NOT_APPLICABLE,
                                     f"{why} ({entry.spec.get('variable') or 'catalog'})"))
         elif entry.mechanism in EVALUATE:
-            control = EVALUATE[entry.mechanism](entry, state, batches[entry.mechanism])
+            lines = []
+            control = EVALUATE[entry.mechanism](entry, state, batches[entry.mechanism], lines)
             controls.append(control)
             if control.status == DRIFT:
                 ids[entry.mechanism].append(control.id)
+                settings[entry.mechanism].append((control.id, control.title, lines))
         elif entry.mechanism == "service":
             for name in entry.value:
-                controls.append(_service(entry, name, state["services"].get(name.lower()), batches, ids))
+                control = _service(entry, name, state["services"].get(name.lower()), batches, ids)
+                controls.append(control)
+                if control.status == DRIFT:
+                    settings["service"].append((control.id, control.title,
+                                                [(name, control.actual, "disabled, stopped")]))
         else:
             controls.append(_check_only(entry, gathered))
     _lockout_pair(batches, desired)
@@ -253,10 +274,23 @@ def plan(desired: Desired, gathered: dict) -> Plan:
     for mechanism, (kind, render) in RENDER.items():
         if batches[mechanism]:
             first, *rest = ids[mechanism]
-            count = len(ids[mechanism])
-            changes.append(Change(first, kind, render(batches[mechanism]), f"{count} setting(s) differ",
-                                  f"{count} setting(s) set", tuple(rest)))
-    return Plan(tuple(controls), tuple(changes))
+            count = sum(len(lines) for _cid, _title, lines in settings[mechanism])
+            changes.append(Change(first, kind, render(batches[mechanism]),
+                                  f"{WHAT[mechanism]}: {count} setting(s) differ, each listed below",
+                                  f"{WHAT[mechanism]}: {count} setting(s) set", tuple(rest)))
+    return Plan(tuple(controls), tuple(changes), _settings_diff(settings) if changes else ())
+
+
+def _settings_diff(settings: dict) -> tuple:
+    """--diff, setting by setting: every value apply would change, old -> new, grouped by control.
+
+    Ansible prints a diff's ``prepared`` text as it is, after the summary of the changes."""
+    text = [f"Windows baseline, setting by setting (host now {ARROW} after apply):\n"]
+    for mechanism in RENDER:
+        for cid, title, lines in settings[mechanism]:
+            text.append(f"{cid} ({title})\n")
+            text += [f"  {setting}: {old} {ARROW} {new}\n" for setting, old, new in lines]
+    return ({"prepared": "".join(text)},)
 
 
 def _lockout_pair(batches: dict, desired: Desired) -> None:
@@ -282,13 +316,7 @@ def _service(entry: Entry, name: str, current: dict | None, batches: dict, ids: 
 
 def _check_only(entry: Entry, gathered: dict) -> Control:
     if entry.mechanism == "hotfix":
-        installed = {k.upper() for k in gathered.get("hotfixes") or []}
-        build = int(gathered.get("os_build") or 0)
-        found = sorted(installed & {k.upper() for k in entry.value})
-        ok = bool(found) or build >= MS17_010_BUILD
-        actual = ", ".join(found) or (f"build {build} (includes the fix)" if ok else f"build {build}, none of the KBs")
-        return Control(entry.id, entry.title, entry.source, "installed", actual, COMPLIANT if ok else MANUAL,
-                       "" if ok else "install the MS17-010 update for this Windows version (validated by the vendor)")
+        return _ms17_010(entry, gathered)
     volume = gathered.get("bitlocker") or {}
     if volume.get("error"):  # Get-BitLockerVolume failed on the host: unknown, not "off"
         return Control(entry.id, entry.title, entry.source, f"protection on, {'/'.join(entry.value)}", "unreadable",
@@ -300,3 +328,56 @@ def _check_only(entry: Entry, gathered: dict) -> Control:
                    f"protection {'on' if protected else 'off'}, {method}", COMPLIANT if ok else MANUAL,
                    "" if ok else "encrypting the system drive needs planning (recovery keys, vendor approval): "
                                  "check-only here (SRC-PMR-9)")
+
+
+def _number(value) -> int | None:
+    """A gathered integer (build, UBR), or None when the host could not say."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    text = str(value).strip()
+    return int(text) if text.isdigit() and len(text) <= 9 else None
+
+
+def _fixed_in(entry: Entry) -> dict:
+    """The catalog's ``fixed_in`` table: {build: (first fixed UBR, KB)}; keys may arrive as text."""
+    table = {}
+    for build, fix in (entry.spec.get("fixed_in") or {}).items():
+        if _number(build) is not None and isinstance(fix, dict) and _number(fix.get("ubr")) is not None:
+            table[_number(build)] = (_number(fix["ubr"]), str(fix.get("kb") or ""))
+    return table
+
+
+def _ms17_010(entry: Entry, gathered: dict) -> Control:
+    """MS17-010 by OS build and update revision (UBR) against the first cumulative update with the fix.
+
+    Windows 10 / Server 2016+ updates are cumulative: Get-HotFix lists only the latest one, never the
+    March 2017 KB, so the KB list cannot judge them. Older Windows keeps the KB list (monthly rollups
+    listed in the bulletin); a later rollup also carries the fix, so "none found" there is manual."""
+    build, ubr = _number(gathered.get("os_build")), _number(gathered.get("os_ubr"))
+    fixed_in, fixed_from = _fixed_in(entry), _number(entry.spec.get("fixed_from_build"))
+    revision = f"{build}.{ubr if ubr is not None else '?'}"
+    if build in fixed_in:
+        first, kb = fixed_in[build]
+        expected = f"build {build}.{first} or later ({kb})"
+        if ubr is None:
+            return Control(entry.id, entry.title, entry.source, expected, revision, MANUAL,
+                           "the update revision (UBR) could not be read from the registry")
+        ok = ubr >= first
+        return Control(entry.id, entry.title, entry.source, expected, revision, COMPLIANT if ok else DRIFT,
+                       "" if ok else f"install the latest cumulative update for build {build} (validated by the "
+                                     "vendor): check-only here, never installed by this role")
+    if build is not None and fixed_from is not None and build >= fixed_from:
+        return Control(entry.id, entry.title, entry.source, f"build {fixed_from} or later (fixed at release)",
+                       revision, COMPLIANT)
+    if build is not None and 0 < build < WINDOWS_10_FIRST_BUILD:
+        installed = {str(k).upper() for k in gathered.get("hotfixes") or []}
+        found = sorted(installed & {k.upper() for k in entry.value})
+        expected = f"one of {', '.join(entry.value)}"
+        if found:
+            return Control(entry.id, entry.title, entry.source, expected, ", ".join(found), COMPLIANT)
+        return Control(entry.id, entry.title, entry.source, expected, f"build {build}, none of the KBs", MANUAL,
+                       "a later monthly rollup also carries the fix: check the update history (validated by "
+                       "the vendor)")
+    return Control(entry.id, entry.title, entry.source, "a build with a known MS17-010 fix level",
+                   "unreadable" if build is None or build == 0 else revision, MANUAL,
+                   "this OS build is not in the MS17-010 table (catalog fixed_in): check it by hand")

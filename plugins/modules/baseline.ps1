@@ -4,7 +4,8 @@
 
 # Host side of meddev.hardening.baseline (contract: docs/host-contract.md).
 # gather: the catalog's registry values, the security template (secedit /export), the audit
-# policy (auditpol /get /r), services, hotfixes, BitLocker on the system drive - one call.
+# policy (auditpol /get /r), services, hotfixes, OS build and update revision (UBR), BitLocker on
+# the system drive - one call.
 # apply: one batch per mechanism - registry values, one secedit /configure template (rendered
 # on the controller), one auditpol /restore file, services. External tools get their arguments
 # through ArgvParser (quoted as data), never through a command string.
@@ -67,6 +68,20 @@ function Get-SystemDriveBitLocker {
     @{ protection_status = [string]$volume.ProtectionStatus; encryption_method = [string]$volume.EncryptionMethod }
 }
 
+function Get-OsRevision {
+    # Build and update build revision (UBR) from HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion:
+    # CurrentBuildNumber (REG_SZ, CurrentBuild on older builds) and UBR (REG_DWORD, absent before
+    # Windows 8.1 / Windows 10). MS17-010 is judged by them: Get-HotFix lists only the latest
+    # cumulative update. Read only; a missing value is reported as null, never guessed.
+    $key = Get-Item -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
+    $text = [string]$key.GetValue('CurrentBuildNumber')
+    if (-not $text) { $text = [string]$key.GetValue('CurrentBuild') }
+    $build = 0
+    if (-not [int]::TryParse($text, [ref]$build)) { $build = [System.Environment]::OSVersion.Version.Build }
+    $ubr = $key.GetValue('UBR')
+    @{ build = $build; ubr = $(if ($null -ne $ubr) { [int]$ubr } else { $null }) }
+}
+
 function Get-BaselineState {
     $registry = @{}
     foreach ($item in $module.Params.registry_values) {
@@ -87,13 +102,15 @@ function Get-BaselineState {
         $services[$service.Name] = @{ Status = [string]$service.Status; StartType = [string]$service.StartType }
     }
     $bitlocker = Get-SystemDriveBitLocker
+    $os = Get-OsRevision
     @{
         registry = $registry
         secpol_inf = $secpol
         auditpol_csv = Invoke-Tool -Arguments @('auditpol.exe', '/get', '/category:*', '/r')
         services = $services
         hotfixes = @(Get-HotFix -ErrorAction SilentlyContinue | ForEach-Object { $_.HotFixID })
-        os_build = [System.Environment]::OSVersion.Version.Build
+        os_build = $os.build
+        os_ubr = $os.ubr
         bitlocker = $bitlocker
     }
 }

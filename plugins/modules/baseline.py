@@ -14,9 +14,10 @@ description:
   - Applies a catalog of controls (password and lockout policy, idle lock, AutoRun, removable media,
     SMBv1, RDP, audit policy, event forwarding, NTP, WSUS, services, MS17-010 and BitLocker checks).
   - One call gathers every mechanism (registry values, the security template from C(secedit /export),
-    C(auditpol /get /r), services, hotfixes, BitLocker); the controller plans; one call applies one
-    batch per mechanism (registry values, one C(secedit /configure) template, one C(auditpol /restore)
-    file, services). Check mode and diff; audit-only hosts are only read.
+    C(auditpol /get /r), services, hotfixes, OS build and update revision (UBR), BitLocker); the controller
+    plans; one call applies one batch per mechanism (registry values, one C(secedit /configure) template,
+    one C(auditpol /restore) file, services). Check mode and diff (every setting, old and new value);
+    audit-only hosts are only read. MS17-010 is judged by OS build and update revision (UBR).
   - Validates before the host is touched - ranges from SRC-PMR-7/8, C(ResetLockoutCount <= LockoutDuration)
     (secedit error 87), services that management or the products need.
 author:
@@ -122,6 +123,8 @@ def gather(host: SimHost, params: dict) -> dict:
         if match is not None:
             values.setdefault(item["path"], {})[item["name"]] = match
     services = host.read("services")
+    # hotfixes.json: Get-HotFix ids, the build (CurrentBuildNumber) and the update revision (UBR); a
+    # document without "ubr" is a host without the UBR value (null, as Get-OsRevision returns it).
     hotfixes = host.read("hotfixes", {"installed": [], "os_build": 0})
     return {
         "registry": values,
@@ -130,6 +133,7 @@ def gather(host: SimHost, params: dict) -> dict:
         "services": {n: services[n] for n in params["services"] if n in services},
         "hotfixes": hotfixes.get("installed", []),
         "os_build": hotfixes.get("os_build", 0),
+        "os_ubr": hotfixes.get("ubr"),
         "bitlocker": _bitlocker(host.read("bitlocker")),
     }
 

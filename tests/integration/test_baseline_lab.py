@@ -67,3 +67,39 @@ def test_bad_values_fail_before_any_host_call(workstation, extra, variable, allo
     result = workstation.playbook("site.yml", "-l", "cs-imagesuite-01", extra=extra)
     assert result.returncode != 0 and variable in result.stdout and allowed in result.stdout
     assert baseline_calls(workstation, "cs-imagesuite-01") == []
+
+
+def test_check_diff_names_every_setting_with_old_and_new_value(workstation):
+    """--check --diff: a reviewer sees each value apply would change, grouped by control, before approving."""
+    host = "cs-imagesuite-01"
+    before = workstation.fingerprint(host, include_calls=False)
+    result = workstation.playbook("site.yml", "--check", "--diff", "-l", host)
+    assert result.returncode == 0, result.stdout[-3000:]
+    for line in ("BL-PW-HISTORY (Passwords remembered)\n  PasswordHistorySize: 0 \u2192 24\n",
+                 "  MinimumPasswordLength: 0 \u2192 14\n",
+                 "  Logon {0CCE9215-69AE-11D9-BED3-505054503030}: Success \u2192 Success and Failure\n",
+                 "  HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters\\SMB1: 1 \u2192 0\n"):
+        assert line in result.stdout, result.stdout[-4000:]
+    assert "setting(s) differ, each listed below" in result.stdout
+    assert workstation.fingerprint(host, include_calls=False) == before
+    assert baseline_calls(workstation, host) == ["gather"]
+
+
+def test_an_unpatched_build_is_drift_reported_never_failed_or_changed_by_the_apply(workstation):
+    """BL-MS17-010 is check-only: on 14393.0 the other controls are applied, MS17-010 stays drift."""
+    host = "cs-imagesuite-01"
+    workstation.sim(host).write("hotfixes", {"installed": [], "os_build": 14393, "ubr": 0})
+    result = workstation.playbook("site.yml", "-l", host)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert baseline_calls(workstation, host) == ["gather", "apply"]
+    assert workstation.sim(host).read("hotfixes") == {"installed": [], "os_build": 14393, "ubr": 0}
+    workstation.playbook("drift.yml", "-l", host)
+    control = workstation.controls(host)["BL-MS17-010"]
+    assert control["status"] == "drift" and control["actual"] == "14393.0"
+    assert control["expected"] == "build 14393.953 or later (KB4013429)" and "check-only" in control["message"]
+
+
+def test_the_seeded_patched_hosts_are_compliant_on_ms17_010_without_the_march_2017_kb(workstation):
+    workstation.playbook("drift.yml")
+    control = workstation.controls("cs-imagesuite-01")["BL-MS17-010"]
+    assert control["status"] == "compliant" and control["actual"] == "14393.6709"

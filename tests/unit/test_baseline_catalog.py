@@ -2,13 +2,16 @@
 
 import copy
 import pathlib
+import re
 
 import controls_doc
 import pytest
 import yaml
 
-from ansible_collections.meddev.hardening.plugins.module_utils import baseline
+from ansible_collections.meddev.hardening.plugins.module_utils import baseline, winsim
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import ArgumentError
+from ansible_collections.meddev.hardening.plugins.modules import baseline as baseline_sim
+from ansible_collections.meddev.hardening.plugins.plugin_utils import winsim_profiles
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RAW = yaml.safe_load((ROOT / "roles/baseline/vars/main.yml").read_text())["baseline_catalog"]
@@ -106,3 +109,51 @@ def test_check_only_controls_are_manual_never_changed():
     assert not [c for c in plan.changes if c.control in ("BL-MS17-010", "BL-BITLOCKER")]
     newer = baseline.plan(baseline.validate({"catalog": catalog()}), {**gathered, "os_build": 19045})
     assert {c.id: c for c in newer.controls}["BL-MS17-010"].status == "compliant"
+
+
+def fresh_host_plan(tmp_path, **overrides):
+    host = winsim.seed(tmp_path / "h", "carestream_imagesuite", winsim_profiles.load("carestream_imagesuite"))
+    desired = baseline.validate({"catalog": catalog(**overrides)})
+    registry = [{"path": e.spec["path"], "name": e.spec["name"]} for e in desired.entries if e.mechanism == "registry"]
+    state = baseline_sim.gather(host, {"registry_values": registry, "services": ["RemoteRegistry", "SSDPSRV"]})
+    return baseline.plan(desired, state)
+
+
+def test_diff_names_every_setting_old_to_new_grouped_by_control(tmp_path):
+    """--diff on a fresh lab host (Windows 10 LTSB as installed): not "8 setting(s) differ" but each value."""
+    plan = fresh_host_plan(tmp_path, baseline_disabled_services=["RemoteRegistry", "SSDPSRV"])
+    diff = plan.diff("Windows baseline")
+    text = diff[-1]["prepared"]
+    for line in ("  PasswordHistorySize: 0 \u2192 24", "  MinimumPasswordLength: 0 \u2192 14",
+                 "  LockoutBadCount: 0 \u2192 5", "  LockoutDuration: 30 \u2192 15",
+                 "  HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters\\SMB1: 1 \u2192 0",
+                 "  HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System\\InactivityTimeoutSecs: "
+                 "absent \u2192 900",
+                 "  Logon {0CCE9215-69AE-11D9-BED3-505054503030}: Success \u2192 Success and Failure",
+                 "  SSDPSRV: manual, running \u2192 disabled, stopped"):
+        assert line + "\n" in text, text
+    drifted = [c for c in plan.controls if c.status == "drift"]
+    assert drifted and all(f"{c.id} ({c.title})\n" in text for c in drifted)
+    # grouped: each setting line sits under its control's line
+    assert re.search(r"BL-PW-HISTORY \(Passwords remembered\)\n  PasswordHistorySize: 0 \u2192 24\n", text)
+    count = sum(1 for line in text.splitlines() if line.startswith("  "))
+    assert count == len(drifted)  # one setting per control in today's catalog
+    assert "setting(s) differ, each listed below" in diff[0]["before"]
+
+
+def test_diff_never_shows_the_value_of_a_no_log_setting(tmp_path):
+    raw = catalog()
+    for entry in raw:
+        if entry["id"] == "BL-PW-HISTORY":
+            entry["no_log"] = True
+    gathered = {"secpol_inf": "[System Access]\nPasswordHistorySize = 3\n"}
+    plan = baseline.plan(baseline.validate({"catalog": raw}), gathered)
+    text = plan.diff("Windows baseline")[-1]["prepared"]
+    assert "PasswordHistorySize: (hidden: no_log) \u2192 (hidden: no_log)" in text and " 24" not in text
+    control = {c.id: c for c in plan.controls}["BL-PW-HISTORY"]
+    assert "24" not in control.expected and "3" not in control.actual
+
+
+def test_no_change_means_no_diff(tmp_path):
+    plan = baseline.plan(baseline.validate({"catalog": [e for e in catalog() if e["mechanism"] == "hotfix"]}), {})
+    assert not plan.changes and not plan.file_diffs
