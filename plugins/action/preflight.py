@@ -26,15 +26,23 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import A
 COLLECTION = "meddev.hardening."
 # The collection's roles, next to its plugins/ (a clone or an installed collection alike).
 ROLES_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "roles"))
-# Ansible imports this file once in the controller process (the strategy looks at the action class)
-# before it forks a worker per host: importing the collection's action plugins here spares every
-# worker importing them again (the plugin loader reuses modules already in sys.modules).
-for _name in sorted(os.listdir(os.path.dirname(__file__))):
-    if _name.endswith(".py") and _name != "__init__.py":
-        try:
-            importlib.import_module(f"{__name__.rsplit('.', 1)[0]}.{_name[:-3]}")
-        except ImportError:  # loaded (and reported) when a task uses it
-            pass
+
+
+def _preload_action_plugins() -> None:
+    """Ansible imports this file once in the controller process (the strategy looks at the action
+    class) before it forks a worker per host: importing the collection's action plugins here spares
+    every worker importing them again (the plugin loader reuses modules already in sys.modules)."""
+    package = __name__.rsplit(".", 1)[0]
+    for name in sorted(os.listdir(os.path.dirname(__file__))):
+        if name.endswith(".py") and name not in ("__init__.py", os.path.basename(__file__)):
+            try:
+                importlib.import_module(f"{package}.{name[:-3]}")
+            except ImportError:  # loaded (and reported) when a task uses it
+                pass
+
+
+_preload_action_plugins()
+
 ARGUMENT_SPEC = {
     "roles": {"type": "dict", "default": {}},
     "tasks": {"type": "list", "elements": "dict", "default": [],
@@ -46,12 +54,12 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
     _supports_async = False
-    _requires_connection = False  # ansible-core 2.19+: no connection is even set up for this action
+    _requires_connection = False  # ansible-core 2.19+: no persistent connection is started for it
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super().run(tmp, task_vars)
-        _, options = self.validate_argument_spec(ARGUMENT_SPEC)
+        options = self.validate_argument_spec(ARGUMENT_SPEC)[1]
         found, checked, not_here = [], [], []
         for name, gate in options["roles"].items():
             try:
@@ -68,7 +76,7 @@ class ActionModule(ActionBase):
             found.extend((f"task {task['action']}", p)
                          for p in self._check_action(task["action"], task["args"], self._templar, rendered=True))
             checked.append(task["action"])
-        if not any("meddev_enforce" in p for _, p in found):
+        if not any("meddev_enforce" in problem for who, problem in found):
             found.extend(("meddev_enforce", p) for p in self._check_enforce(task_vars))
         problems = _grouped(found)
         result.update(changed=False, checked=checked, not_applicable=not_here, problems=problems)

@@ -19,7 +19,7 @@ description:
     role action plugin's own validation of the arguments its C(tasks/main.yml) passes, ranges
     included), plus C(meddev_enforce).
   - Fails listing every problem found for the host, each naming the variable and the allowed values.
-  - Put it in a first play with C(any_errors_fatal: true) so that bad input for one host stops
+  - Put it in a first play with C(any_errors_fatal) set, so that bad input for one host stops
     the run before any host is touched (C(playbooks/site.yml), C(drift.yml), C(investigate.yml);
     docs/preflight.md).
 author:
@@ -34,14 +34,14 @@ attributes:
 options:
   roles:
     description:
-      - Roles of this collection to check, by short name, each with whether it applies to this host:
-        the same condition as the C(when:) that gates the role in the playbook, or C(true).
+      - Roles of this collection to check, by short name, each with whether it applies to this host,
+        that is the same condition as the C(when) that gates the role in the playbook, or C(true).
       - Roles mapped to false are not checked (they do not run on this host).
     type: dict
     default: {}
   tasks:
     description:
-      - Tasks outside a role to check, each with the module (C(action)) and the arguments (C(args))
+      - Tasks outside a role to check, each with the module (O(tasks[].action)) and the arguments (O(tasks[].args))
         the playbook's task passes; the module's action plugin validates them.
     type: list
     elements: dict
@@ -57,7 +57,7 @@ options:
         default: {}
 notes:
   - Role variables in C(vars/main.yml) outrank inventory variables and are outranked by extra
-    variables, as in Ansible. Facts set by an earlier play are not taken into account: run the
+    variables, as in Ansible. Facts set by an earlier play are not taken into account, so run the
     preflight in the first play.
 """
 
