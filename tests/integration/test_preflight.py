@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 import yaml
-from labkit import ROOT, Lab
+from labkit import BIN, ROOT, Lab
 
 pytestmark = pytest.mark.integration
 # One host per product path: LRM (lrm_patch runs), iQ-WEBX (iqwebx_licgen runs), Image Suite (neither).
@@ -169,3 +169,24 @@ def test_a_good_run_pays_the_same_round_trips_as_without_preflight(tmp_path, nam
         assert "refused" not in output(result), output(result)[-3000:]
         calls.append({h: [(c["module"], c["phase"]) for c in lab.calls(h)] for h in HOSTS})
     assert calls[0] == calls[1] and all(calls[0].values())
+
+
+def test_from_an_installed_collection(lab3, tmp_path):
+    """The preflight finds the roles' defaults, vars and specs in an installed collection too."""
+    installed = tmp_path / "installed"
+    env = {**lab3.env(), "HOME": str(tmp_path), "ANSIBLE_COLLECTIONS_PATH": str(installed)}
+    env.pop("ANSIBLE_CONFIG")  # nothing from this checkout may resolve meddev.hardening
+    build = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(tmp_path),
+                            str(ROOT)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True)
+    tarball = next(tmp_path.glob("meddev-hardening-*.tar.gz"))
+    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--offline", "-p", str(installed),
+                    str(tarball)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=True)
+    wrapper = tmp_path / "apply.yml"
+    wrapper.write_text("- name: Apply\n  ansible.builtin.import_playbook: meddev.hardening.site\n")
+    command = [str(BIN / "ansible-playbook"), "-i", str(lab3.inventory), str(wrapper), "--check",
+               "-e", '{"baseline_password_history": 30}']
+    result = untouched(lab3, lambda: subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                                                    timeout=600, check=False))
+    assert result.returncode != 0 and build.returncode == 0
+    assert str(installed) in result.stdout + result.stderr  # the installed copy ran, not this checkout
+    assert "role baseline: baseline_password_history: 30 is out of range; allowed: 0-24" in output(result)
