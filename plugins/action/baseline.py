@@ -15,15 +15,17 @@ def _check_only_ids(desired) -> set:
 class ActionModule(HostAction):
     HOST_MODULE = "meddev.hardening.baseline"
     DIFF_HEADER = "Windows baseline"
-    _VALID_ARGS = frozenset(("catalog", "products", "protected_services", "variable_prefix"))
+    _VALID_ARGS = frozenset(("catalog", "products", "protected_services", "skip", "variable_prefix"))
 
     def validate(self, args, prefix):
         return baseline.validate(args, prefix)
 
     def host_args(self, desired):
+        """What the gather reads: never a skipped control's settings (baseline_skip)."""
         registry = [{"path": e.spec["path"], "name": e.spec["name"]} for e in desired.entries
-                    if e.mechanism == "registry"]
-        services = sorted({s for e in desired.entries if e.mechanism == "service" and e.enabled for s in e.value})
+                    if e.mechanism == "registry" and not e.skip]
+        services = sorted({s for e in desired.entries if e.mechanism == "service" and e.enabled and not e.skip
+                           for s in e.value})
         return {"registry_values": registry, "services": services}
 
     def plan(self, desired, gathered):

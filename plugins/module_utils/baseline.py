@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The hardening baseline: catalog validation, plan, and the Windows file formats. No I/O.
 
-Every control comes from the catalog (roles/baseline/vars/main.yml). One gather reads all
+Every control comes from the catalog (``baseline_catalog`` in roles/baseline/defaults/main.yml). One gather reads all
 mechanisms; the plan batches the changes into one change per mechanism (registry values, one
 security template for secedit, one auditpol backup file, services), applied in one call.
 """
@@ -52,6 +52,7 @@ class Entry:
     spec: dict            # the catalog entry as given (path, name, key, guid, type, ...)
     enabled: bool = True
     report_only: bool = False
+    skip: str = ""        # the reason from baseline_skip: reported not_applicable, never gathered or applied
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,32 +101,60 @@ def _typed(entry: dict, prefix: str):
     return text
 
 
+def _skips(skip, catalog_ids: set, prefix: str) -> dict:
+    """baseline_skip as {id: reason}: a list of {id, reason} dicts, ids from the catalog, each once."""
+    if skip is None:
+        return {}
+    if not isinstance(skip, list):
+        raise ArgumentError(f"{prefix}skip", "must be a list of {id, reason} dictionaries")
+    reasons = {}
+    for k, item in enumerate(skip):
+        where = f"{prefix}skip[{k}]"
+        if not isinstance(item, dict) or set(item) != {"id", "reason"}:
+            raise ArgumentError(where, "must be a dictionary with exactly the keys id and reason")
+        cid, reason = item["id"], item["reason"]
+        if not isinstance(cid, str) or cid not in catalog_ids:
+            raise ArgumentError(f"{where}.id", f"{str(cid)[:60]!r} is not a control id of the catalog; "
+                                               "the ids are listed in docs/controls.md")
+        if cid in reasons:
+            raise ArgumentError(f"{where}.id", f"{cid!r} is listed more than once")
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 200 or not reason.isprintable():
+            raise ArgumentError(f"{where}.reason", "must be a non-empty text of at most 200 printable characters")
+        reasons[cid] = reason
+    return reasons
+
+
 def validate(args: dict, prefix: str = "") -> Desired:
     catalog = args.get("catalog") or []
     if not isinstance(catalog, list) or not all(isinstance(raw, dict) for raw in catalog):
         raise ArgumentError(f"{prefix}catalog", "must be a list of control dictionaries")
-    entries, ids = [], set()
+    ids = set()
     for raw in catalog:
         if (raw.get("mechanism") not in MECHANISMS or not isinstance(raw.get("id"), str) or not raw["id"]
                 or raw["id"] in ids):
             raise ArgumentError(f"{prefix}catalog", f"entry {raw.get('id')!r}: needs a unique id and a mechanism "
                                                     f"from {', '.join(MECHANISMS)}")
         ids.add(raw["id"])
+    skips = _skips(args.get("skip"), ids, prefix)
+    entries = []
+    for raw in catalog:
         enabled = as_bool(raw.get("enabled", True), _var(raw, prefix))
-        value = _typed(raw, prefix) if enabled else raw.get("value")
+        # A skipped control's value is never used, so it is not checked either (like a disabled one).
+        value = _typed(raw, prefix) if enabled and raw["id"] not in skips else raw.get("value")
         entries.append(Entry(raw["id"], str(raw.get("title") or raw["id"]), tuple(raw.get("source") or ()),
                              raw["mechanism"], value,
-                             dict(raw), enabled, bool(raw.get("report_only"))))
+                             dict(raw), enabled, bool(raw.get("report_only")), skips.get(raw["id"], "")))
     by_id = {e.id: e for e in entries}
     reset, duration = by_id.get("BL-LOCKOUT-RESET"), by_id.get("BL-LOCKOUT-DURATION")
-    if reset and duration and reset.enabled and duration.enabled and reset.value > duration.value:
+    if (reset and duration and reset.enabled and duration.enabled and not reset.skip and not duration.skip
+            and reset.value > duration.value):
         raise ArgumentError(_var(reset.spec, prefix), f"{reset.value} minutes exceeds "
                             f"{_var(duration.spec, prefix)} ({duration.value}); allowed: 1-{duration.value} "
                             "(secedit refuses it with error 87)")
     protected = PROTECTED_SERVICES | {s.lower() for s in as_names(args.get("protected_services"),
                                                                   f"{prefix}protected_services")}
     for entry in entries:
-        if entry.mechanism == "service" and entry.enabled:
+        if entry.mechanism == "service" and entry.enabled and not entry.skip:
             refused = [s for s in entry.value if s.lower() in protected]
             if refused:
                 raise ArgumentError(_var(entry.spec, prefix), f"{refused} must never be disabled: management "
@@ -249,7 +278,10 @@ def plan(desired: Desired, gathered: dict) -> Plan:
     ids = {m: [] for m in batches}
     settings = {m: [] for m in batches}  # (control, title, [(setting, old, new)]) for --diff, per mechanism
     for entry in desired.entries:
-        if not entry.enabled or not _applies(entry, desired.products):
+        if entry.skip:
+            controls.append(Control(entry.id, entry.title, entry.source, "n/a", "n/a", NOT_APPLICABLE,
+                                    f"skipped: {entry.skip}"))
+        elif not entry.enabled or not _applies(entry, desired.products):
             why = "not declared for this host" if not entry.enabled else "not for this host's products"
             controls.append(Control(entry.id, entry.title, entry.source, "n/a", "n/a", NOT_APPLICABLE,
                                     f"{why} ({entry.spec.get('variable') or 'catalog'})"))
@@ -298,7 +330,8 @@ def _lockout_pair(batches: dict, desired: Desired) -> None:
     pending = batches["secpol"]
     if "ResetLockoutCount" in pending or "LockoutDuration" in pending:
         for entry in desired.entries:
-            if entry.mechanism == "secpol" and entry.spec["key"] in ("ResetLockoutCount", "LockoutDuration"):
+            if (entry.mechanism == "secpol" and not entry.skip
+                    and entry.spec["key"] in ("ResetLockoutCount", "LockoutDuration")):
                 pending.setdefault(entry.spec["key"], _secpol_value(entry))
 
 

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from labkit import ROOT, Lab
 
-CATALOG = [e["id"] for e in yaml.safe_load((ROOT / "roles/baseline/vars/main.yml").read_text())["baseline_catalog"]]
+CATALOG = [e["id"] for e in yaml.safe_load((ROOT / "roles/baseline/defaults/main.yml").read_text())["baseline_catalog"]]
 pytestmark = pytest.mark.integration
 
 
@@ -62,6 +62,7 @@ def test_audit_only_console_is_read_and_reported_not_gated(workstation):
     ({"baseline_lockout_duration": 0}, "baseline_lockout_duration", "1-99999"),
     ({"baseline_lockout_reset": 60, "baseline_lockout_duration": 30}, "baseline_lockout_reset", "1-30"),
     ({"baseline_disabled_services": ["WinRM"]}, "baseline_disabled_services", "never be disabled"),
+    ({"baseline_skip": [{"id": "BL-NOPE", "reason": "x"}]}, "baseline_skip[0].id", "docs/controls.md"),
 ])
 def test_bad_values_fail_before_any_host_call(workstation, extra, variable, allowed):
     result = workstation.playbook("site.yml", "-l", "cs-imagesuite-01", extra=extra)
@@ -103,3 +104,25 @@ def test_the_seeded_patched_hosts_are_compliant_on_ms17_010_without_the_march_20
     workstation.playbook("drift.yml")
     control = workstation.controls("cs-imagesuite-01")["BL-MS17-010"]
     assert control["status"] == "compliant" and control["actual"] == "14393.6709"
+
+
+def test_inventory_overrides_a_catalog_value_and_skips_a_control(workstation):
+    """The catalog is a role default: group_vars and host_vars files next to the inventory win over it."""
+    host = "cs-imagesuite-01"
+    (workstation.root / "group_vars").mkdir()
+    (workstation.root / "group_vars" / "lab.yml").write_text(yaml.safe_dump({"baseline_password_history": 20}))
+    (workstation.root / "host_vars").mkdir()
+    (workstation.root / "host_vars" / f"{host}.yml").write_text(yaml.safe_dump(
+        {"baseline_skip": [{"id": "BL-LOCKOUT-THRESHOLD", "reason": "vendor service account (ticket 4711)"}]}))
+    threshold = workstation.sim(host).read("secpol")["System Access"].get("LockoutBadCount")
+    result = workstation.playbook("site.yml", "-l", host)
+    assert result.returncode == 0, result.stdout[-3000:]
+    secpol = workstation.sim(host).read("secpol")["System Access"]
+    assert secpol["PasswordHistorySize"] == "20"
+    assert secpol.get("LockoutBadCount") == threshold  # skipped: never changed
+    workstation.playbook("drift.yml", "-l", host)
+    controls = workstation.controls(host)
+    assert controls["BL-PW-HISTORY"]["status"] == "compliant"
+    skipped = controls["BL-LOCKOUT-THRESHOLD"]
+    assert skipped["status"] == "not_applicable"
+    assert skipped["message"] == "skipped: vendor service account (ticket 4711)"

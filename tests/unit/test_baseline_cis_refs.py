@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-CATALOG = yaml.safe_load((ROOT / "roles/baseline/vars/main.yml").read_text())["baseline_catalog"]
+CATALOG = yaml.safe_load((ROOT / "roles/baseline/defaults/main.yml").read_text())["baseline_catalog"]
 DEFAULTS = yaml.safe_load((ROOT / "roles/baseline/defaults/main.yml").read_text())
 TABLE = yaml.safe_load((ROOT / "roles/baseline/files/cis_recommendations.yml").read_text())
 ROWS = {(TABLE["benchmarks"][r["benchmark"]]["benchmark"], str(TABLE["benchmarks"][r["benchmark"]]["version"]),
