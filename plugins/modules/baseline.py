@@ -45,6 +45,16 @@ options:
     type: list
     elements: str
     default: []
+  skip:
+    description:
+      - "Controls not to apply, each C({id, reason}) (the role passes C(baseline_skip)). A skipped control
+        is reported C(not_applicable) with the message C(skipped: <reason>), is not gathered for change
+        and never applied."
+      - C(id) must be a control id of the catalog (docs/controls.md), listed once; C(reason) is 1-200
+        printable characters.
+    type: list
+    elements: dict
+    default: []
   variable_prefix:
     description: Prefix for variable names in error messages.
     type: str
