@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The hardening baseline: catalog validation, plan, and the Windows file formats. No I/O.
 
-Every control comes from the catalog (``baseline_catalog`` in roles/baseline/defaults/main.yml). One gather reads all
+Every control comes from the catalog (``baseline_catalog`` in roles/baseline/defaults/main/main.yml). One gather reads all
 mechanisms; the plan batches the changes into one change per mechanism (registry values, one
 security template for secedit, one auditpol backup file, services), applied in one call.
 """

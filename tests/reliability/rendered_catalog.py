@@ -22,9 +22,9 @@ def _trusted(value):
 
 
 def render_catalog(**variables) -> list:
-    """roles/baseline/defaults/main.yml as Ansible templates it (defaults, then ``variables``)."""
-    defaults = _trusted(yaml.safe_load((ROOT / "roles/baseline/defaults/main.yml").read_text()))
-    catalog = _trusted(yaml.safe_load((ROOT / "roles/baseline/defaults/main.yml").read_text()))
+    """roles/baseline/defaults/main/main.yml as Ansible templates it (defaults, then ``variables``)."""
+    defaults = _trusted(yaml.safe_load((ROOT / "roles/baseline/defaults/main/main.yml").read_text()))
+    catalog = _trusted(yaml.safe_load((ROOT / "roles/baseline/defaults/main/main.yml").read_text()))
     context = {**defaults, **catalog, "meddev_products": [], **variables}
     rendered = Templar(loader=DataLoader(), variables=context).template(catalog["baseline_catalog"])
     return json.loads(json.dumps(rendered))  # plain types, as the module receives them

@@ -238,7 +238,7 @@ def test_iqwebx_validation_is_total_and_names_the_variable(key, data):
 
 # -- the baseline: fuzz the role variables inside the real catalog --------------------------------------------------
 
-RAW_CATALOG = yaml.safe_load((ROOT / "roles/baseline/defaults/main.yml").read_text())["baseline_catalog"]
+RAW_CATALOG = yaml.safe_load((ROOT / "roles/baseline/defaults/main/main.yml").read_text())["baseline_catalog"]
 RENDERED = render_catalog()
 # Variables the catalog takes as they are ("{{ variable }}"): Ansible passes such a value through untouched.
 PLAIN_VALUE = re.compile(r"\{\{ (\w+) \}\}")

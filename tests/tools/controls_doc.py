@@ -1,6 +1,6 @@
 # Copyright: meddev.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Generate docs/controls.md from the baseline catalog (roles/baseline/defaults/main.yml).
+"""Generate docs/controls.md from the baseline catalog (roles/baseline/defaults/main/main.yml).
 
 Usage: python tests/tools/controls_doc.py > docs/controls.md
 tests/unit/test_baseline_catalog.py fails when the committed file differs from this output.
@@ -15,8 +15,8 @@ import sys
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-CATALOG = ROOT / "roles" / "baseline" / "defaults" / "main.yml"
-DEFAULTS = ROOT / "roles" / "baseline" / "defaults" / "main.yml"
+CATALOG = ROOT / "roles" / "baseline" / "defaults" / "main" / "main.yml"
+DEFAULTS = ROOT / "roles" / "baseline" / "defaults" / "main" / "main.yml"
 
 
 def _where(entry: dict) -> str:
@@ -53,7 +53,7 @@ def render() -> str:
     lines = [
         "# Baseline controls",
         "",
-        "Generated from `roles/baseline/defaults/main.yml` by `tests/tools/controls_doc.py`; do not edit by hand",
+        "Generated from `roles/baseline/defaults/main/main.yml` by `tests/tools/controls_doc.py`; do not edit by hand",
         "(`tests/unit/test_baseline_catalog.py` fails when this file is stale).",
         "",
         "| id | title | sources | reference | mechanism | where | desired | applies when | check-only |",

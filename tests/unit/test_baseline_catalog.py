@@ -14,7 +14,7 @@ from ansible_collections.meddev.hardening.plugins.modules import baseline as bas
 from ansible_collections.meddev.hardening.plugins.plugin_utils import winsim_profiles
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-RAW = yaml.safe_load((ROOT / "roles/baseline/defaults/main.yml").read_text())["baseline_catalog"]
+RAW = yaml.safe_load((ROOT / "roles/baseline/defaults/main/main.yml").read_text())["baseline_catalog"]
 VALUES = {"baseline_password_history": 24, "baseline_password_min_length": 14, "baseline_password_max_age": 365,
           "baseline_password_min_age": 1, "baseline_password_complexity": True, "baseline_lockout_threshold": 5,
           "baseline_lockout_duration": 15, "baseline_lockout_reset": 15, "baseline_idle_lock_minutes": 15,

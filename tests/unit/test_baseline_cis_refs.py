@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-CATALOG = yaml.safe_load((ROOT / "roles/baseline/defaults/main.yml").read_text())["baseline_catalog"]
-DEFAULTS = yaml.safe_load((ROOT / "roles/baseline/defaults/main.yml").read_text())
+CATALOG = yaml.safe_load((ROOT / "roles/baseline/defaults/main/main.yml").read_text())["baseline_catalog"]
+DEFAULTS = yaml.safe_load((ROOT / "roles/baseline/defaults/main/main.yml").read_text())
 TABLE = yaml.safe_load((ROOT / "roles/baseline/files/cis_recommendations.yml").read_text())
 ROWS = {(TABLE["benchmarks"][r["benchmark"]]["benchmark"], str(TABLE["benchmarks"][r["benchmark"]]["version"]),
          r["id"]): r for r in TABLE["recommendations"]}

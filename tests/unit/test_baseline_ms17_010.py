@@ -73,7 +73,7 @@ def test_the_fix_levels_are_catalog_data_with_their_source():
     entry = next(e for e in catalog() if e["id"] == "BL-MS17-010")
     assert {int(k): v["ubr"] for k, v in entry["fixed_in"].items()} == {10240: 17319, 10586: 839, 14393: 953}
     assert entry["fixed_from_build"] == 15063
-    text = (ROOT / "roles/baseline/defaults/main.yml").read_text()
+    text = (ROOT / "roles/baseline/defaults/main/main.yml").read_text()
     assert "ms17-010.md" in text and "KB4013429 (OS Build 14393.953)" in text
 
 
