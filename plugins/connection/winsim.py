@@ -24,10 +24,25 @@ options:
   state_dir:
     description:
       - Directory holding the simulated host's state. Relative paths are taken from the
-        current directory. Defaults to C(.lab/<inventory_hostname>).
+        current directory.
+      - Defaults to C(<lab_dir>/<inventory_hostname>).
     type: path
     vars:
       - name: winsim_state_dir
+  lab_dir:
+    description:
+      - Directory holding the state of every simulated host of the inventory, one folder per host.
+      - A relative path is taken from the inventory's directory. Defaults to C(.lab) next to the
+        inventory (C(<inventory_dir>/.lab)), so the lab's state stays with the inventory that
+        describes it, never inside an installed (possibly read-only) collection.
+    type: str
+    vars:
+      - name: meddev_lab_dir
+  inventory_dir:
+    description: Directory of the inventory source that defines the host, for the default O(lab_dir).
+    type: str
+    vars:
+      - name: inventory_dir
   inventory_hostname:
     description: Name of the host, for the default O(state_dir).
     type: str
@@ -86,11 +101,19 @@ class Connection(LocalConnection):
     # Prefer the simulated (.py) implementation; never fall back to a .ps1 it cannot run.
     module_implementation_preferences = (".py",)
 
+    def lab_dir(self) -> str:
+        # Next to the inventory: a distributor's copied lab inventory keeps its own state, and a
+        # collection installed read-only (or in an execution environment) is never written to.
+        # Without an inventory directory (e.g. `-i host,`) the current directory is used.
+        inventory_dir = self.get_option("inventory_dir") or "."
+        configured = os.path.expanduser(self.get_option("lab_dir") or ".lab")
+        return os.path.abspath(os.path.join(inventory_dir, configured))
+
     def state_dir(self) -> str:
         configured = self.get_option("state_dir")
         if configured:
             return os.path.abspath(configured)
-        return os.path.abspath(os.path.join(".lab", self.get_option("inventory_hostname") or "default"))
+        return os.path.join(self.lab_dir(), self.get_option("inventory_hostname") or "default")
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
         # The worker process runs one task for one host, so its environment is ours to set;

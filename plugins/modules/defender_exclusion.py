@@ -59,7 +59,11 @@ options:
     type: str
     required: true
   variable_prefix:
-    description: Prefix for variable names in error messages.
+    description:
+      - Internal. Set by the C(meddev.hardening.av_exclusions) role (to C(av_exclusions_));
+        leave it unset when calling the module directly.
+      - Prefix that error messages put before an option's name, so that they name the variable a
+        role user sets (C(av_exclusions_<option>)) rather than the module option.
     type: str
     default: ""
 """

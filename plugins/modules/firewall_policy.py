@@ -143,16 +143,18 @@ options:
     type: str
     default: meddev.hardening
   variable_prefix:
-    description: Prefix for variable names in error messages; the role sets C(firewall_).
+    description:
+      - Internal. Set by the C(meddev.hardening.firewall) role (to C(firewall_));
+        leave it unset when calling the module directly.
+      - Prefix that error messages put before an option's name, so that they name the variable a
+        role user sets (C(firewall_<option>)) rather than the module option.
     type: str
     default: ""
 notes:
   - The host side is C(firewall_policy.ps1) (NetSecurity cmdlets); the simulated host side is this
     file's C(main), used through the C(meddev.hardening.winsim) connection.
-seealso:
-  - name: Host module contract
-    description: docs/host-contract.md in this collection.
-    link: https://example.invalid/meddev/hardening/docs/host-contract.md
+  - What the module reads and changes on the host is specified in C(docs/host-contract.md) of this
+    collection (no online copy exists).
 """
 
 EXAMPLES = r"""

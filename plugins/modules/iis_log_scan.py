@@ -52,7 +52,11 @@ options:
     type: int
     default: 500
   variable_prefix:
-    description: Prefix for variable names in error messages.
+    description:
+      - Internal. Set by C(playbooks/investigate.yml) (to C(investigate_));
+        leave it unset when calling the module directly.
+      - Prefix that error messages put before an option's name, so that they name the variable a
+        role user sets (C(investigate_<option>)) rather than the module option.
     type: str
     default: ""
 """

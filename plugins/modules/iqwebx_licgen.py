@@ -52,7 +52,11 @@ options:
     type: str
     default: C:\ProgramData\meddev.hardening\iqwebx_licgen\evidence.json
   variable_prefix:
-    description: Prefix for variable names in error messages.
+    description:
+      - Internal. Set by the C(meddev.hardening.iqwebx_licgen) role (to C(iqwebx_licgen_));
+        leave it unset when calling the module directly.
+      - Prefix that error messages put before an option's name, so that they name the variable a
+        role user sets (C(iqwebx_licgen_<option>)) rather than the module option.
     type: str
     default: ""
 """

@@ -87,7 +87,11 @@ options:
     type: str
     required: true
   variable_prefix:
-    description: Prefix for variable names in error messages; the role sets C(lrm_patch_).
+    description:
+      - Internal. Set by the C(meddev.hardening.lrm_patch) role (to C(lrm_patch_));
+        leave it unset when calling the module directly.
+      - Prefix that error messages put before an option's name, so that they name the variable a
+        role user sets (C(lrm_patch_<option>)) rather than the module option.
     type: str
     default: ""
 notes:
