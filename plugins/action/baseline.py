@@ -15,7 +15,8 @@ def _check_only_ids(desired) -> set:
 class ActionModule(HostAction):
     HOST_MODULE = "meddev.hardening.baseline"
     DIFF_HEADER = "Windows baseline"
-    _VALID_ARGS = frozenset(("catalog", "products", "protected_services", "skip", "variable_prefix"))
+    _VALID_ARGS = frozenset(("catalog", "products", "protected_services", "skip", "variable_prefix", "profile", "values",
+                             "product_conflicts", "management"))
 
     def validate(self, args, prefix):
         return baseline.validate(args, prefix)
@@ -23,7 +24,7 @@ class ActionModule(HostAction):
     def host_args(self, desired):
         """What the gather reads: never a skipped control's settings (baseline_skip)."""
         registry = [{"path": e.spec["path"], "name": e.spec["name"]} for e in desired.entries
-                    if e.mechanism == "registry" and not e.skip]
+                    if e.mechanism in ("registry", "secopt") and not e.skip]
         services = sorted({s for e in desired.entries if e.mechanism == "service" and e.enabled and not e.skip
                            for s in e.value})
         return {"registry_values": registry, "services": services}

@@ -1,297 +1,223 @@
 # Copyright: meddev.hardening contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The hardening baseline: catalog validation, plan, and the Windows file formats. No I/O.
+"""The hardening baseline: plan the catalog against what the host has. No I/O.
 
-Every control comes from the catalog (``baseline_catalog`` in roles/baseline/defaults/main/main.yml). One gather reads all
-mechanisms; the plan batches the changes into one change per mechanism (registry values, one
-security template for secedit, one auditpol backup file, services), applied in one call.
+Every control comes from the catalog: ``baseline_catalog`` (vendor requirements,
+roles/baseline/defaults/main/main.yml) and ``baseline_ms_catalog`` (Microsoft's security baseline, generated into
+roles/baseline/defaults/main/ms_baseline.yml).
+baseline_catalog.validate() resolves each entry for the host; plan() judges it against one gather and batches the
+changes into one change per mechanism (registry values; one security template for [System Access],
+[Privilege Rights] and [Registry Values]; one auditpol file; services), applied in one call.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import io
-
+from ansible_collections.meddev.hardening.plugins.module_utils import baseline_predicates as predicates
+from ansible_collections.meddev.hardening.plugins.module_utils.baseline_catalog import (  # noqa: F401 - the API
+    MECHANISMS,
+    PROFILES,
+    Desired,
+    Entry,
+    live,
+    validate,
+)
+from ansible_collections.meddev.hardening.plugins.module_utils.baseline_formats import (
+    AUDIT_SETTINGS,
+    inf_registry_line,
+    parse_auditpol,
+    parse_inf,
+    parse_rights,
+    render_auditpol,
+    render_inf,
+)
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     COMPLIANT,
     DRIFT,
     MANUAL,
     NOT_APPLICABLE,
-    ArgumentError,
     Change,
     Control,
     Plan,
-    as_bool,
-    as_names,
 )
 
-MECHANISMS = ("registry", "secpol", "auditpol", "service", "hotfix", "bitlocker")
-AUDIT_SETTINGS = {"no_auditing": ("No Auditing", 0), "success": ("Success", 1), "failure": ("Failure", 2),
-                  "success_and_failure": ("Success and Failure", 3)}
-AUDIT_NAMES = {v[0].lower(): k for k, v in AUDIT_SETTINGS.items()}
-# Never disabled: management (WinRM), the plumbing it needs, security, time, and the products.
-# WinRM runs on RPCSS and HTTP (http.sys, `sc qc WinRM`); RPCSS on RpcEptMapper and DcomLaunch.
-PROTECTED_SERVICES = {
-    "winrm", "http", "rpcss", "rpceptmapper", "dcomlaunch", "eventlog", "mpssvc", "bfe", "windefend", "w32time",
-    "cryptsvc", "dnscache", "lanmanworkstation", "netlogon", "termservice", "sense", "wuauserv",
-    "local run manager analysis service", "local run manager job service", "universal copy service", "iq-x",
-    "apache2.4", "w3svc", "was",
-}
+ABSENT = predicates.ABSENT
 WINDOWS_10_FIRST_BUILD = 10240  # older builds (7/8.1, Server 2008 R2-2012 R2) are judged by the KB list
-ARROW = "\u2192"  # old -> new in --diff, as the reports write it (report_formats.py)
+ARROW = "\u2192"  # old -> new in --diff, as the reports write it (report_html.py)
+REGISTRY_KIND = {"int": "dword", "str": "string"}  # the vendor catalog's short type names
+SECEDIT = ("secpol", "user_right", "secopt")  # the mechanisms one security template carries
 
-
-@dataclasses.dataclass(frozen=True)
-class Entry:
-    id: str
-    title: str
-    source: tuple
-    mechanism: str
-    value: object
-    spec: dict            # the catalog entry as given (path, name, key, guid, type, ...)
-    enabled: bool = True
-    report_only: bool = False
-    skip: str = ""        # the reason from baseline_skip: reported not_applicable, never gathered or applied
-
-
-@dataclasses.dataclass(frozen=True)
-class Desired:
-    entries: tuple
-    products: tuple
-    prefix: str = ""
-
-
-def _var(entry: dict, prefix: str) -> str:
-    return entry.get("variable") or f"{prefix}catalog[{entry.get('id')}]"
-
-
-def _typed(entry: dict, prefix: str):
-    value, kind, variable = entry.get("value"), entry.get("type"), _var(entry, prefix)
-    if entry["mechanism"] in ("service", "hotfix", "bitlocker"):
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise ArgumentError(variable, "must be a list of names")
-        # Service names (CreateService), KB ids and BitLocker methods: at most 256 printable characters.
-        forbidden, rule = ("/\\", " without / or \\") if entry["mechanism"] == "service" else ("", "")
-        for name in value:
-            if len(name) > 256 or any(ord(c) < 32 or ord(c) == 127 or c in forbidden for c in name):
-                raise ArgumentError(variable, f"{name[:60]!r} is not allowed; allowed: names of 1-256 printable "
-                                    f"characters{rule}")
-        return tuple(value)
-    if entry["mechanism"] == "auditpol":
-        if not isinstance(value, str) or value not in AUDIT_SETTINGS:
-            raise ArgumentError(variable, f"{value!r} is not allowed; allowed: {', '.join(AUDIT_SETTINGS)}")
-        return value
-    if kind == "bool":
-        if value is None:
-            raise ArgumentError(variable, "None is not allowed; allowed: true, false")
-        return as_bool(value, variable)
-    if kind == "int":
-        try:
-            number = int(str(value))
-        except ValueError:
-            raise ArgumentError(variable, f"{value!r} is not an integer") from None
-        low, high = entry.get("range") or (None, None)
-        if low is not None and not low <= number <= high:
-            raise ArgumentError(variable, f"{number} is out of range; allowed: {low}-{high} (SRC-PMR-7/8)")
-        return number * int(entry.get("scale", 1))
-    text = str(value)
-    if not text or any(ord(c) < 32 for c in text) or len(text) > 1024:
-        raise ArgumentError(variable, f"{text!r} is not a usable value (1-1024 printable characters)")
-    return text
-
-
-def _skips(skip, catalog_ids: set, prefix: str) -> dict:
-    """baseline_skip as {id: reason}: a list of {id, reason} dicts, ids from the catalog, each once."""
-    if skip is None:
-        return {}
-    if not isinstance(skip, list):
-        raise ArgumentError(f"{prefix}skip", "must be a list of {id, reason} dictionaries")
-    reasons = {}
-    for k, item in enumerate(skip):
-        where = f"{prefix}skip[{k}]"
-        if not isinstance(item, dict) or set(item) != {"id", "reason"}:
-            raise ArgumentError(where, "must be a dictionary with exactly the keys id and reason")
-        cid, reason = item["id"], item["reason"]
-        if not isinstance(cid, str) or cid not in catalog_ids:
-            raise ArgumentError(f"{where}.id", f"{str(cid)[:60]!r} is not a control id of the catalog; "
-                                               "the ids are listed in docs/controls.md")
-        if cid in reasons:
-            raise ArgumentError(f"{where}.id", f"{cid!r} is listed more than once")
-        if not isinstance(reason, str) or not reason.strip() or len(reason) > 200 or not reason.isprintable():
-            raise ArgumentError(f"{where}.reason", "must be a non-empty text of at most 200 printable characters")
-        reasons[cid] = reason
-    return reasons
-
-
-def validate(args: dict, prefix: str = "") -> Desired:
-    catalog = args.get("catalog") or []
-    if not isinstance(catalog, list) or not all(isinstance(raw, dict) for raw in catalog):
-        raise ArgumentError(f"{prefix}catalog", "must be a list of control dictionaries")
-    ids = set()
-    for raw in catalog:
-        if (raw.get("mechanism") not in MECHANISMS or not isinstance(raw.get("id"), str) or not raw["id"]
-                or raw["id"] in ids):
-            raise ArgumentError(f"{prefix}catalog", f"entry {raw.get('id')!r}: needs a unique id and a mechanism "
-                                                    f"from {', '.join(MECHANISMS)}")
-        ids.add(raw["id"])
-    skips = _skips(args.get("skip"), ids, prefix)
-    entries = []
-    for raw in catalog:
-        enabled = as_bool(raw.get("enabled", True), _var(raw, prefix))
-        # A skipped control's value is never used, so it is not checked either (like a disabled one).
-        value = _typed(raw, prefix) if enabled and raw["id"] not in skips else raw.get("value")
-        entries.append(Entry(raw["id"], str(raw.get("title") or raw["id"]), tuple(raw.get("source") or ()),
-                             raw["mechanism"], value,
-                             dict(raw), enabled, bool(raw.get("report_only")), skips.get(raw["id"], "")))
-    by_id = {e.id: e for e in entries}
-    reset, duration = by_id.get("BL-LOCKOUT-RESET"), by_id.get("BL-LOCKOUT-DURATION")
-    if (reset and duration and reset.enabled and duration.enabled and not reset.skip and not duration.skip
-            and reset.value > duration.value):
-        raise ArgumentError(_var(reset.spec, prefix), f"{reset.value} minutes exceeds "
-                            f"{_var(duration.spec, prefix)} ({duration.value}); allowed: 1-{duration.value} "
-                            "(secedit refuses it with error 87)")
-    protected = PROTECTED_SERVICES | {s.lower() for s in as_names(args.get("protected_services"),
-                                                                  f"{prefix}protected_services")}
-    for entry in entries:
-        if entry.mechanism == "service" and entry.enabled and not entry.skip:
-            refused = [s for s in entry.value if s.lower() in protected]
-            if refused:
-                raise ArgumentError(_var(entry.spec, prefix), f"{refused} must never be disabled: management "
-                                    "(WinRM) or the medical-device products need them")
-    products = as_names(args.get("products"), "meddev_products" if prefix else "products")
-    return Desired(tuple(entries), tuple(products), prefix)
-
-
-# -- Windows formats --------------------------------------------------------------------------------------
-
-def parse_inf(text: str) -> dict:
-    """A security template (secedit /export) as {section: {key: value}}."""
-    sections, current = {}, None
-    for raw in (text or "").splitlines():
-        line = raw.strip().lstrip("\ufeff")
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1], {})
-        elif current is not None and "=" in line and not line.startswith(";"):
-            key, _sep, value = line.partition("=")
-            current[key.strip()] = value.strip()
-    return sections
-
-
-def render_inf(system_access: dict) -> str:
-    """A minimal template for secedit /configure /areas SECURITYPOLICY (the host writes it UTF-16LE)."""
-    lines = ["[Unicode]", "Unicode=yes", "[System Access]"]
-    lines += [f"{key} = {value}" for key, value in system_access.items()]
-    lines += ["[Version]", 'signature="$CHICAGO$"', "Revision=1", ""]
-    return "\r\n".join(lines)
-
-
-def parse_auditpol(text: str) -> dict:
-    """auditpol /get /category:* /r (CSV) as {GUID upper: setting name}."""
-    out = {}
-    for row in csv.DictReader(io.StringIO((text or "").lstrip("\ufeff"))):
-        guid = (row.get("Subcategory GUID") or "").strip().upper()
-        if guid:
-            out[guid] = AUDIT_NAMES.get((row.get("Inclusion Setting") or "").strip().lower(), "no_auditing")
-    return out
-
-
-def render_auditpol(settings: dict) -> str:
-    """An auditpol /restore file setting only the given subcategories."""
-    rows = ["Machine Name,Policy Target,Subcategory,Subcategory GUID,Inclusion Setting,Exclusion Setting,Setting Value"]
-    for guid, (name, setting) in settings.items():
-        label, number = AUDIT_SETTINGS[setting]
-        rows.append(f",System,{name},{guid},{label},,{number}")
-    return "\r\n".join(rows) + "\r\n"
-
-
-# -- plan --------------------------------------------------------------------------------------------------
 
 def _applies(entry: Entry, products: tuple) -> bool:
     targets = entry.spec.get("applies_to") or ["all"]
     return "all" in targets or any(p in targets for p in products)
 
 
-def _secpol_value(entry: Entry) -> int:
-    return int(entry.value)
-
-
 def _shown(entry: Entry, value) -> str:
     """A value as --diff and the report show it; a catalog entry marked ``no_log`` never shows its value."""
-    return "(hidden: no_log)" if entry.spec.get("no_log") else str(value)
+    if entry.spec.get("no_log"):
+        return "(hidden: no_log)"
+    if value is ABSENT:
+        return "absent"
+    if entry.mechanism == "auditpol" and value in AUDIT_SETTINGS:
+        return AUDIT_SETTINGS[value][0]
+    return predicates.show(value)
 
 
-def _registry(entry: Entry, state: dict, batch: list, lines: list) -> Control:
-    current = state["registry"].get(entry.spec["path"].lower(), {}).get(entry.spec["name"].lower())
-    ok = current is not None and str(current) == str(entry.value)
-    if not ok:
-        batch.append({"path": entry.spec["path"], "name": entry.spec["name"],
-                      "type": "dword" if entry.spec.get("type") == "int" else "string", "value": entry.value})
-        lines.append((f"{entry.spec['path']}\\{entry.spec['name']}",
-                      "absent" if current is None else _shown(entry, current), _shown(entry, entry.value)))
-    return Control(entry.id, entry.title, entry.source, f"{entry.spec['name']}={_shown(entry, entry.value)}",
-                   f"{entry.spec['name']}={'absent' if current is None else _shown(entry, current)}",
-                   COMPLIANT if ok else DRIFT)
+def _expected(entry: Entry) -> dict:
+    if entry.expect is not None:
+        return entry.expect
+    if entry.mechanism == "user_right":
+        return {"contains_exactly": list(entry.value)}
+    return {"equals": list(entry.value) if isinstance(entry.value, tuple) else entry.value}
 
 
-def _secpol(entry: Entry, state: dict, batch: dict, lines: list) -> Control:
-    want, current = _secpol_value(entry), state["secpol"].get(entry.spec["key"])
-    ok = current is not None and str(current) == str(want)
-    if not ok:
-        batch[entry.spec["key"]] = want
-        lines.append((entry.spec["key"], "unset" if current is None else _shown(entry, current), _shown(entry, want)))
-    return Control(entry.id, entry.title, entry.source, f"{entry.spec['key']} = {_shown(entry, want)}",
-                   f"{entry.spec['key']} = {_shown(entry, current) if current is not None else 'unset'}",
-                   COMPLIANT if ok else DRIFT)
+# -- what the host has, per mechanism ---------------------------------------------------------------------
+
+def _state(gathered: dict) -> dict:
+    inf = parse_inf(gathered.get("secpol_inf") or "")
+    gpo = gathered.get("gpo") or {}
+    return {
+        "registry": _lower_registry(gathered.get("registry")),
+        # secedit quotes text values (NewAdministratorName = "Administrator"); numbers are bare
+        "secpol": {k: v[1:-1] if len(v) > 1 and v[0] == v[-1] == '"' else v
+                   for k, v in inf.get("System Access", {}).items()},
+        "rights": parse_rights(inf.get("Privilege Rights", {})),
+        "audit": parse_auditpol(gathered.get("auditpol_csv") or ""),
+        "services": {k.lower(): v for k, v in (gathered.get("services") or {}).items()},
+        "gpo": {"registry": _lower_registry(gpo.get("registry")), "secpol": gpo.get("secpol") or {},
+                "user_rights": gpo.get("user_rights") or {},
+                "audit": {k.upper(): v for k, v in (gpo.get("audit") or {}).items()}},
+        "build": _number(gathered.get("os_build")),
+    }
 
 
-def _auditpol(entry: Entry, state: dict, batch: dict, lines: list) -> Control:
-    guid = entry.spec["guid"].upper()
-    current = state["audit"].get(guid, "no_auditing")
-    if current != entry.value:
-        batch[guid] = (entry.title.replace("Audit ", "", 1), entry.value)
-        lines.append((f"{batch[guid][0]} {guid}", AUDIT_SETTINGS[current][0], AUDIT_SETTINGS[entry.value][0]))
-    return Control(entry.id, entry.title, entry.source, entry.value, current,
-                   COMPLIANT if current == entry.value else DRIFT)
+def _lower_registry(registry) -> dict:
+    return {k.lower(): {n.lower(): v for n, v in values.items()} for k, values in (registry or {}).items()}
 
 
-EVALUATE = {"registry": _registry, "secpol": _secpol, "auditpol": _auditpol}
+def _where(entry: Entry) -> tuple:
+    """(the setting as a reviewer names it, the state family, the key in it)."""
+    spec = entry.spec
+    if entry.mechanism in ("registry", "secopt"):
+        return f"{spec['path']}\\{spec['name']}", "registry", (spec["path"].lower(), spec["name"].lower())
+    if entry.mechanism == "secpol":
+        return spec["key"], "secpol", spec["key"]
+    if entry.mechanism == "user_right":
+        return spec["right"], "rights", spec["right"]
+    guid = spec["guid"].upper()
+    return f"{_subcategory(entry)} {guid}", "audit", guid
+
+
+def _subcategory(entry: Entry) -> str:
+    return entry.spec.get("subcategory") or entry.title.replace("Audit ", "", 1)
+
+
+def _read(state: dict, family: str, key):
+    if family == "registry":
+        return state["registry"].get(key[0], {}).get(key[1], ABSENT)
+    if family == "rights":
+        return state["rights"].get(key, [])  # a right no one holds is not in the export
+    if family == "audit":
+        return state["audit"].get(key, "no_auditing")
+    return state["secpol"].get(key, ABSENT)
+
+
+def _read_gpo(state: dict, family: str, key):
+    gpo = state["gpo"]
+    if family == "registry":
+        return gpo["registry"].get(key[0], {}).get(key[1], ABSENT)
+    table = {"secpol": gpo["secpol"], "rights": gpo["user_rights"], "audit": gpo["audit"]}[family]
+    return table.get(key, ABSENT)
+
+
+# -- plan -------------------------------------------------------------------------------------------------------
+
+def _not_applicable(entry: Entry, state: dict, products: tuple) -> str:
+    """Why the entry is not judged on this host ('' = it is)."""
+    if entry.skip:
+        return f"skipped: {entry.skip}"
+    if not entry.enabled:
+        return f"not declared for this host ({entry.spec.get('variable') or 'catalog'})"
+    if not _applies(entry, products):
+        return f"not for this host's products ({entry.spec.get('variable') or 'catalog'})"
+    if entry.excepted:
+        return entry.excepted
+    first = _number(entry.spec.get("min_build"))
+    if first is not None and state["build"] is not None and 0 < state["build"] < first:
+        return f"not available on this OS build ({state['build']}; the setting exists from build {first})"
+    return ""
+
+
+def _judge(entry: Entry, state: dict, batches: dict) -> tuple:
+    """(control, diff lines) for a registry/secopt/secpol/user_right/auditpol entry."""
+    setting, family, key = _where(entry)
+    label = entry.spec.get("name") or entry.spec.get("key") or entry.spec.get("right") or _subcategory(entry)
+    expect = _expected(entry)
+    current = _read(state, family, key)
+    expected_text = f"{label} = {_shown(entry, predicates.describe(expect))}"
+    actual_text = f"{label} = {_shown(entry, current)}"
+
+    def control(status: str, message: str = "") -> Control:
+        return Control(entry.id, entry.title, entry.source, expected_text, actual_text, status, message)
+
+    by_gpo = _read_gpo(state, family, key)
+    if by_gpo is not ABSENT:  # never fight Group Policy: report it
+        if predicates.holds(expect, by_gpo):
+            return control(COMPLIANT, "set by Group Policy"), []
+        return control(MANUAL, f"set by Group Policy: {_shown(entry, by_gpo)}; change it in the GPO"), []
+    ok = predicates.holds(expect, current)
+    if entry.report_only and entry.spec.get("values") is not None:
+        return control(COMPLIANT if ok else MANUAL, "" if ok else
+                       f"no value to set: choose one for this site in baseline_values[{entry.id}]"), []
+    if ok:
+        return control(COMPLIANT), []
+    _batch(entry, batches)
+    return control(DRIFT), [(setting, _shown(entry, current), _shown(entry, entry.value))]
+
+
+def _batch(entry: Entry, batches: dict) -> None:
+    spec = entry.spec
+    if entry.mechanism == "registry":
+        kind = REGISTRY_KIND.get(spec.get("type", "str"), spec.get("type", "str"))
+        value = list(entry.value) if isinstance(entry.value, tuple) else entry.value
+        batches["registry"].append({"path": spec["path"], "name": spec["name"], "type": kind, "value": value})
+    elif entry.mechanism == "secopt":
+        kind = REGISTRY_KIND.get(spec.get("type", "str"), spec.get("type", "str"))
+        batches["secopt"].append(inf_registry_line(spec["path"], spec["name"], kind, entry.value))
+    elif entry.mechanism == "secpol":
+        value = entry.value
+        batches["secpol"][spec["key"]] = int(value) if isinstance(value, (bool, int)) else f'"{value}"'
+    elif entry.mechanism == "user_right":
+        batches["user_right"][spec["right"]] = list(entry.value)
+    else:
+        batches["auditpol"][spec["guid"].upper()] = (_subcategory(entry), entry.value)
+
+
 RENDER = {
-    "registry": ("set_registry", lambda batch: {"values": batch}),
-    "secpol": ("apply_secpol", lambda batch: {"inf": render_inf(batch)}),
-    "auditpol": ("apply_auditpol", lambda batch: {"csv": render_auditpol(batch)}),
-    "service": ("disable_services", lambda batch: {"services": batch}),
+    "registry": ("set_registry", lambda b: {"values": b["registry"]}),
+    "secedit": ("apply_secpol", lambda b: {"inf": render_inf(b["secpol"], b["user_right"], b["secopt"])}),
+    "auditpol": ("apply_auditpol", lambda b: {"csv": render_auditpol(b["auditpol"])}),
+    "service": ("disable_services", lambda b: {"services": b["service"]}),
 }
-WHAT = {"registry": "registry values", "secpol": "security policy ([System Access], secedit)",
+WHAT = {"registry": "registry values",
+        "secedit": "security policy (one secedit template: [System Access], [Privilege Rights], [Registry Values])",
         "auditpol": "advanced audit policy (auditpol /restore)", "service": "services"}
 
 
+def _group(mechanism: str) -> str:
+    return "secedit" if mechanism in SECEDIT else mechanism
+
+
 def plan(desired: Desired, gathered: dict) -> Plan:
-    state = {
-        "registry": {k.lower(): {n.lower(): v for n, v in values.items()}
-                     for k, values in (gathered.get("registry") or {}).items()},
-        "secpol": parse_inf(gathered.get("secpol_inf") or "").get("System Access", {}),
-        "audit": parse_auditpol(gathered.get("auditpol_csv") or ""),
-        "services": {k.lower(): v for k, v in (gathered.get("services") or {}).items()},
-    }
-    controls, batches = [], {"registry": [], "secpol": {}, "auditpol": {}, "service": []}
-    ids = {m: [] for m in batches}
-    settings = {m: [] for m in batches}  # (control, title, [(setting, old, new)]) for --diff, per mechanism
+    state = _state(gathered)
+    batches = {"registry": [], "secopt": [], "secpol": {}, "user_right": {}, "auditpol": {}, "service": []}
+    ids = {group: [] for group in RENDER}
+    settings = {group: [] for group in RENDER}  # (control, title, [(setting, old, new)]) for --diff
+    controls = []
     for entry in desired.entries:
-        if entry.skip:
-            controls.append(Control(entry.id, entry.title, entry.source, "n/a", "n/a", NOT_APPLICABLE,
-                                    f"skipped: {entry.skip}"))
-        elif not entry.enabled or not _applies(entry, desired.products):
-            why = "not declared for this host" if not entry.enabled else "not for this host's products"
-            controls.append(Control(entry.id, entry.title, entry.source, "n/a", "n/a", NOT_APPLICABLE,
-                                    f"{why} ({entry.spec.get('variable') or 'catalog'})"))
-        elif entry.mechanism in EVALUATE:
-            lines = []
-            control = EVALUATE[entry.mechanism](entry, state, batches[entry.mechanism], lines)
-            controls.append(control)
-            if control.status == DRIFT:
-                ids[entry.mechanism].append(control.id)
-                settings[entry.mechanism].append((control.id, control.title, lines))
+        why = _not_applicable(entry, state, desired.products)
+        if why:
+            controls.append(Control(entry.id, entry.title, entry.source, "n/a", "n/a", NOT_APPLICABLE, why))
         elif entry.mechanism == "service":
             for name in entry.value:
                 control = _service(entry, name, state["services"].get(name.lower()), batches, ids)
@@ -299,18 +225,38 @@ def plan(desired: Desired, gathered: dict) -> Plan:
                 if control.status == DRIFT:
                     settings["service"].append((control.id, control.title,
                                                 [(name, control.actual, "disabled, stopped")]))
-        else:
+        elif entry.mechanism in ("hotfix", "bitlocker"):
             controls.append(_check_only(entry, gathered))
+        else:
+            control, lines = _judge(entry, state, batches)
+            controls.append(control)
+            if control.status == DRIFT:
+                ids[_group(entry.mechanism)].append(control.id)
+                settings[_group(entry.mechanism)].append((control.id, control.title, lines))
+    controls += _profile_check(desired, gathered)
     _lockout_pair(batches, desired)
     changes = []
-    for mechanism, (kind, render) in RENDER.items():
-        if batches[mechanism]:
-            first, *rest = ids[mechanism]
-            count = sum(len(lines) for _cid, _title, lines in settings[mechanism])
-            changes.append(Change(first, kind, render(batches[mechanism]),
-                                  f"{WHAT[mechanism]}: {count} setting(s) differ, each listed below",
-                                  f"{WHAT[mechanism]}: {count} setting(s) set", tuple(rest)))
+    for group, (kind, render) in RENDER.items():
+        if ids[group]:
+            first, *rest = ids[group]
+            count = sum(len(lines) for _cid, _title, lines in settings[group])
+            changes.append(Change(first, kind, render(batches),
+                                  f"{WHAT[group]}: {count} setting(s) differ, each listed below",
+                                  f"{WHAT[group]}: {count} setting(s) set", tuple(rest)))
     return Plan(tuple(controls), tuple(changes), _settings_diff(settings) if changes else ())
+
+
+def _profile_check(desired: Desired, gathered: dict) -> list:
+    """BL-PROFILE: the Microsoft baseline profile matches the host's domain membership (when the host says)."""
+    joined = gathered.get("part_of_domain")
+    if not isinstance(joined, bool):
+        return []
+    fits = "member_server" if joined else "workgroup"
+    ok = desired.profile == fits
+    return [Control("BL-PROFILE", "Baseline profile matches domain membership", ("SRC-PMR-2",), f"profile {fits}",
+                    f"profile {desired.profile}, {'joined to a domain' if joined else 'not joined to a domain'}",
+                    COMPLIANT if ok else MANUAL,
+                    "" if ok else f"set baseline_profile: {fits} for this host (inventory)")]
 
 
 def _settings_diff(settings: dict) -> tuple:
@@ -318,8 +264,8 @@ def _settings_diff(settings: dict) -> tuple:
 
     Ansible prints a diff's ``prepared`` text as it is, after the summary of the changes."""
     text = [f"Windows baseline, setting by setting (host now {ARROW} after apply):\n"]
-    for mechanism in RENDER:
-        for cid, title, lines in settings[mechanism]:
+    for group in RENDER:
+        for cid, title, lines in settings[group]:
             text.append(f"{cid} ({title})\n")
             text += [f"  {setting}: {old} {ARROW} {new}\n" for setting, old, new in lines]
     return ({"prepared": "".join(text)},)
@@ -330,9 +276,9 @@ def _lockout_pair(batches: dict, desired: Desired) -> None:
     pending = batches["secpol"]
     if "ResetLockoutCount" in pending or "LockoutDuration" in pending:
         for entry in desired.entries:
-            if (entry.mechanism == "secpol" and not entry.skip
+            if (entry.mechanism == "secpol" and live(entry)
                     and entry.spec["key"] in ("ResetLockoutCount", "LockoutDuration")):
-                pending.setdefault(entry.spec["key"], _secpol_value(entry))
+                pending.setdefault(entry.spec["key"], int(entry.value))
 
 
 def _service(entry: Entry, name: str, current: dict | None, batches: dict, ids: dict) -> Control:

@@ -45,7 +45,7 @@ def test_generated_table_is_in_sync():
 def test_catalog_ids_are_unique_and_every_control_cites_a_source():
     ids = [e["id"] for e in RAW]
     assert len(ids) == len(set(ids)) and all(e.get("source") for e in RAW)
-    assert {e["mechanism"] for e in RAW} == set(baseline.MECHANISMS)
+    assert {e["mechanism"] for e in RAW} <= set(baseline.MECHANISMS)
 
 
 @pytest.mark.parametrize(("variable", "value", "allowed"), [
