@@ -28,3 +28,18 @@ def render_catalog(**variables) -> list:
     context = {**defaults, **catalog, "meddev_products": [], **variables}
     rendered = Templar(loader=DataLoader(), variables=context).template(catalog["baseline_catalog"])
     return json.loads(json.dumps(rendered))  # plain types, as the module receives them
+
+
+def render_full(**variables) -> dict:
+    """The baseline module's arguments as the role passes them: both catalogs, profile, product conflicts."""
+    defaults = {}
+    for path in sorted((ROOT / "roles/baseline/defaults/main").glob("*.yml")):
+        defaults.update(_trusted(yaml.safe_load(path.read_text())) or {})
+    context = {**defaults, "meddev_products": [], **variables}
+    templar = Templar(loader=DataLoader(), variables=context)
+    args = {"catalog": context["baseline_catalog"] + context.get("baseline_ms_catalog", []),
+            "profile": context["baseline_profile"], "values": context["baseline_values"],
+            "product_conflicts": context.get("baseline_product_conflicts", {}),
+            "products": context["meddev_products"], "skip": context["baseline_skip"],
+            "protected_services": context["baseline_protected_services"]}
+    return json.loads(json.dumps(templar.template(args)))  # plain types, as the module receives them
