@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 # Host side of meddev.hardening.baseline (contract: docs/host-contract.md).
-# gather: the catalog's registry values, the security template (secedit /export), the audit
-# policy (auditpol /get /r), services, hotfixes, OS build and update revision (UBR), BitLocker on
-# the system drive - one call.
+# gather: the catalog's registry values with their types, the security template (secedit /export:
+# security policy and user rights), the audit policy (auditpol /get /r), services, hotfixes, OS build
+# and update revision (UBR), BitLocker on the system drive, what domain Group Policy sets (RSoP) and
+# whether the host is domain-joined - one call.
 # apply: one batch per mechanism - registry values, one secedit /configure template (rendered
 # on the controller), one auditpol /restore file, services. External tools get their arguments
 # through ArgvParser (quoted as data), never through a command string.
@@ -82,18 +83,197 @@ function Get-OsRevision {
     @{ build = $build; ubr = $(if ($null -ne $ubr) { [int]$ubr } else { $null }) }
 }
 
-function Get-BaselineState {
-    $registry = @{}
-    foreach ($item in $module.Params.registry_values) {
-        $key = Get-Item -LiteralPath (ConvertTo-ProviderPath -Path $item.path) -ErrorAction SilentlyContinue
-        if ($null -ne $key -and $null -ne $key.GetValue($item.name)) {
-            if (-not $registry.ContainsKey($item.path)) { $registry[$item.path] = @{} }
-            $registry[$item.path][$item.name] = $key.GetValue($item.name)
+function Open-RegistryKeyReadOnly {
+    # The key of a catalog path ('HKLM\SOFTWARE\...', the only hive the contract names), opened
+    # read-only: RegistryKey.OpenSubKey(String, Boolean) with writable = false (learn.microsoft.com
+    # dotnet/api/microsoft.win32.registrykey.opensubkey). $null when the key is absent or unreadable
+    # (the value is then reported absent, as Get-Item -ErrorAction SilentlyContinue did).
+    param([string]$Path)
+    $hive, $subKey = $Path.Split('\', 2)
+    if (@('HKLM', 'HKEY_LOCAL_MACHINE') -notcontains $hive) {
+        throw ('registry path {0}: only HKLM is supported (docs/host-contract.md)' -f $Path)
+    }
+    try { return [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($subKey, $false) }
+    catch [System.Security.SecurityException] { return $null }
+}
+
+function Get-RegistryEntry {
+    # One value as the contract returns it: @{ kind; value }, or $null when absent.
+    # GetValue(name, default, DoNotExpandEnvironmentNames) keeps REG_EXPAND_SZ text as stored
+    # (dotnet/api/microsoft.win32.registryvalueoptions); GetValueKind names the type
+    # (dotnet/api/microsoft.win32.registrykey.getvaluekind). GetValue returns REG_DWORD as Int32,
+    # so 0x80000000 and above come back negative: reported unsigned, as regedit shows them.
+    param([Microsoft.Win32.RegistryKey]$Key, [string]$Name)
+    $data = $Key.GetValue($Name, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+    if ($null -eq $data) { return $null }
+    $kind = [string]$Key.GetValueKind($Name)
+    if ($kind -eq 'DWord') {
+        $number = [int64]$data
+        if ($number -lt 0) { $number = $number + 4294967296 }
+        return @{ kind = 'dword'; value = $number }
+    }
+    if ($kind -eq 'QWord') { return @{ kind = 'qword'; value = [int64]$data } }
+    if ($kind -eq 'String') { return @{ kind = 'string'; value = [string]$data } }
+    if ($kind -eq 'ExpandString') { return @{ kind = 'expand_string'; value = [string]$data } }
+    if ($kind -eq 'MultiString') { return @{ kind = 'multi_string'; value = [string[]]@($data) } }
+    # Binary, and REG_NONE / other kinds (GetValue gives their bytes): lowercase hex, no separators.
+    $hex = [System.BitConverter]::ToString([byte[]]$data).Replace('-', '').ToLowerInvariant()
+    return @{ kind = 'binary'; value = $hex }
+}
+
+function Get-RegistryState {
+    # registry and registry_kinds for the requested values that exist: each key opened once.
+    $values = @{}
+    $kinds = @{}
+    $keys = @{}
+    try {
+        foreach ($item in $module.Params.registry_values) {
+            if (-not $keys.ContainsKey($item.path)) { $keys[$item.path] = Open-RegistryKeyReadOnly -Path $item.path }
+            $key = $keys[$item.path]
+            if ($null -eq $key) { continue }
+            $entry = Get-RegistryEntry -Key $key -Name $item.name
+            if ($null -eq $entry) { continue }
+            if (-not $values.ContainsKey($item.path)) {
+                $values[$item.path] = @{}
+                $kinds[$item.path] = @{}
+            }
+            $values[$item.path][$item.name] = $entry.value
+            $kinds[$item.path][$item.name] = $entry.kind
         }
     }
+    finally {
+        foreach ($key in $keys.Values) { if ($null -ne $key) { $key.Dispose() } }
+    }
+    @{ registry = $values; registry_kinds = $kinds }
+}
+
+function ConvertTo-SidReference {
+    # An account of RSOP_UserPrivilegeRight.AccountList as secedit writes it: "*S-1-...". Names are
+    # translated (NTAccount.Translate, dotnet/api/system.security.principal.ntaccount.translate);
+    # one that does not map (IdentityNotMappedException) is kept as written.
+    param([string]$Account)
+    if ($Account.StartsWith('*')) { return $Account }
+    if ($Account -match '^S-1-\d') { return ('*{0}' -f $Account) }
+    try {
+        $sid = ([System.Security.Principal.NTAccount]::new($Account)).Translate([System.Security.Principal.SecurityIdentifier])
+        return ('*{0}' -f $sid.Value)
+    }
+    catch { return $Account }
+}
+
+function ConvertFrom-RsopRegistryData {
+    # RSOP_RegistryPolicySetting.value is the raw data (uint8[]) of type valueType (REG_* codes;
+    # learn.microsoft.com previous-versions/windows/desktop/policy/rsop-registrypolicysetting).
+    param([int]$Type, [byte[]]$Bytes)
+    if ($null -eq $Bytes) { $Bytes = [byte[]]@() }
+    if ($Type -eq 4 -and $Bytes.Length -ge 4) { return [int64][System.BitConverter]::ToUInt32($Bytes, 0) }
+    if ($Type -eq 11 -and $Bytes.Length -ge 8) { return [System.BitConverter]::ToInt64($Bytes, 0) }
+    if ($Type -eq 1 -or $Type -eq 2) { return [System.Text.Encoding]::Unicode.GetString($Bytes).TrimEnd([char]0) }
+    if ($Type -eq 7) {
+        $text = [System.Text.Encoding]::Unicode.GetString($Bytes).TrimEnd([char]0)
+        if ($text.Length -eq 0) { return ,([string[]]@()) }
+        return ,([string[]]$text.Split([char]0))
+    }
+    return [System.BitConverter]::ToString($Bytes).Replace('-', '').ToLowerInvariant()
+}
+
+function ConvertFrom-TemplateRegistryData {
+    # RSOP_RegistryValue.Data: the text after "<type>," of a template's [Registry Values] line
+    # (learn.microsoft.com previous-versions/aa375052: Type 1 SZ, 2 EXPAND_SZ, 3 BINARY, 4 DWORD, 7 MULTI_SZ).
+    param([int]$Type, [string]$Data)
+    if ($Type -eq 4) {
+        $number = [int64]0
+        if ([int64]::TryParse($Data, [ref]$number)) { return $number }
+        return $Data
+    }
+    if ($Type -eq 7) {
+        if ($Data.Length -eq 0) { return ,([string[]]@()) }
+        return ,([string[]]$Data.Split(','))
+    }
+    return $Data.Trim('"')
+}
+
+function Get-RsopSetting {
+    # The winning setting per key (precedence 1, RSOP_PolicySetting) of domain GPOs: LocalGPO is the
+    # local Group Policy object, not domain policy (rsop-policysetting: GPOID).
+    param([string]$ClassName)
+    $found = Get-CimInstance -Namespace 'root\rsop\computer' -ClassName $ClassName -Filter 'precedence = 1' -ErrorAction Stop
+    return ,@($found | Where-Object { $_.GPOID -ne 'LocalGPO' })
+}
+
+function Get-AuditCsvPolicy {
+    # Advanced audit policy from Group Policy has no RSoP class: the audit configuration extension
+    # copies each GPO's Audit\audit.csv ([MS-GPAC] 3.2.5) and keeps the merged result in
+    # %SystemRoot%\security\audit\audit.csv. "Setting Value": 0 none, 1 success, 2 failure, 3 both.
+    $audit = @{}
+    $path = Join-Path $env:SystemRoot 'security\audit\audit.csv'
+    if (-not (Test-Path -LiteralPath $path -PathType Leaf)) { return $audit }
+    $names = @{ '0' = 'no_auditing'; '1' = 'success'; '2' = 'failure'; '3' = 'success_and_failure' }
+    foreach ($row in @([System.IO.File]::ReadAllText($path) | ConvertFrom-Csv)) {
+        $guid = [string]$row.'Subcategory GUID'
+        $setting = ([string]$row.'Setting Value').Trim()
+        if ($guid -and $names.ContainsKey($setting)) { $audit[$guid.ToUpperInvariant()] = $names[$setting] }
+    }
+    $audit
+}
+
+function Get-GroupPolicyState {
+    # What domain Group Policy sets, from the RSoP logging namespace root\rsop\computer. Never fails
+    # the gather: the namespace absent (no Group Policy processed) is no data; any other failure is
+    # reported in error with empty maps.
+    param([bool]$PartOfDomain)
+    $empty = @{ registry = @{}; secpol = @{}; user_rights = @{}; audit = @{}; error = '' }
+    $registry = @{}
+    $secpol = @{}
+    $rights = @{}
+    try {
+        try { $policies = Get-RsopSetting -ClassName 'RSOP_RegistryPolicySetting' }
+        catch {
+            # WBEM_E_INVALID_NAMESPACE (0x8004100E): CimException.NativeErrorCode InvalidNamespace.
+            if ([string]$_.Exception.NativeErrorCode -eq 'InvalidNamespace') { return $empty }
+            throw
+        }
+        foreach ($policy in $policies) {
+            $path = 'HKLM\{0}' -f $policy.registryKey
+            if (-not $registry.ContainsKey($path)) { $registry[$path] = @{} }
+            if ($policy.deleted) { $registry[$path][$policy.valueName] = $null }
+            else { $registry[$path][$policy.valueName] = ConvertFrom-RsopRegistryData -Type $policy.valueType -Bytes $policy.value }
+        }
+        foreach ($value in (Get-RsopSetting -ClassName 'RSOP_RegistryValue')) {
+            # Path "MACHINE\System\...\<value name>", as in a template's [Registry Values].
+            $full = [string]$value.Path
+            $keyPath = $full.Substring($full.IndexOf('\') + 1)
+            $cut = $keyPath.LastIndexOf('\')
+            $name = $keyPath.Substring($cut + 1)
+            $path = 'HKLM\{0}' -f $keyPath.Substring(0, $cut)
+            if (-not $registry.ContainsKey($path)) { $registry[$path] = @{} }
+            $registry[$path][$name] = ConvertFrom-TemplateRegistryData -Type $value.Type -Data $value.Data
+        }
+        foreach ($setting in (Get-RsopSetting -ClassName 'RSOP_SecuritySettingNumeric')) { $secpol[$setting.KeyName] = [int64]$setting.Setting }
+        foreach ($setting in (Get-RsopSetting -ClassName 'RSOP_SecuritySettingBoolean')) { $secpol[$setting.KeyName] = [bool]$setting.Setting }
+        foreach ($setting in (Get-RsopSetting -ClassName 'RSOP_SecuritySettingString')) { $secpol[$setting.KeyName] = [string]$setting.Setting }
+        foreach ($right in (Get-RsopSetting -ClassName 'RSOP_UserPrivilegeRight')) {
+            $rights[$right.UserRight] = [string[]]@(foreach ($account in @($right.AccountList)) {
+                    if ($account) { ConvertTo-SidReference -Account $account }
+                })
+        }
+        $audit = @{}
+        if ($PartOfDomain) { $audit = Get-AuditCsvPolicy }
+    }
+    catch {
+        $empty.error = 'Group Policy (RSoP root\rsop\computer) could not be read: {0}' -f $_.Exception.Message
+        return $empty
+    }
+    @{ registry = $registry; secpol = $secpol; user_rights = $rights; audit = $audit; error = '' }
+}
+
+function Get-BaselineState {
+    $read = Get-RegistryState
     $inf = New-TempFile -Extension '.inf'
     try {
-        $null = Invoke-Tool -Arguments @('secedit.exe', '/export', '/cfg', $inf, '/areas', 'SECURITYPOLICY', '/quiet')
+        # /areas takes several areas separated by spaces (windows-commands/secedit-export.md);
+        # SECURITYPOLICY holds [System Access], [Event Audit], [Registry Values]; USER_RIGHTS [Privilege Rights].
+        $null = Invoke-Tool -Arguments @('secedit.exe', '/export', '/cfg', $inf, '/areas', 'SECURITYPOLICY', 'USER_RIGHTS', '/quiet')
         $secpol = [System.IO.File]::ReadAllText($inf)
     }
     finally { Remove-Item -LiteralPath $inf -Force -ErrorAction SilentlyContinue }
@@ -103,8 +283,11 @@ function Get-BaselineState {
     }
     $bitlocker = Get-SystemDriveBitLocker
     $os = Get-OsRevision
+    # Win32_ComputerSystem.PartOfDomain (learn.microsoft.com windows/win32/cimwin32prov/win32-computersystem).
+    $partOfDomain = [bool](Get-CimInstance -ClassName 'Win32_ComputerSystem' -Property 'PartOfDomain' -ErrorAction Stop).PartOfDomain
     @{
-        registry = $registry
+        registry = $read.registry
+        registry_kinds = $read.registry_kinds
         secpol_inf = $secpol
         auditpol_csv = Invoke-Tool -Arguments @('auditpol.exe', '/get', '/category:*', '/r')
         services = $services
@@ -112,7 +295,33 @@ function Get-BaselineState {
         os_build = $os.build
         os_ubr = $os.ubr
         bitlocker = $bitlocker
+        gpo = Get-GroupPolicyState -PartOfDomain $partOfDomain
+        part_of_domain = $partOfDomain
     }
+}
+
+function ConvertTo-RegistryWrite {
+    # A set_registry value as New-ItemProperty -PropertyType takes it (docs: reference/5.1/
+    # Microsoft.PowerShell.Management/New-ItemProperty.md; the registry provider's types are
+    # RegistryValueKind names). REG_DWORD goes in as the Int32 with the same bits (0..4294967295 accepted).
+    param([string]$Type, $Value)
+    if ($Type -eq 'dword') {
+        $number = [int64]$Value
+        if ($number -lt 0 -or $number -gt 4294967295) { throw ('REG_DWORD value {0} is outside 0..4294967295' -f $number) }
+        return @{ kind = 'DWord'; value = [System.BitConverter]::ToInt32([System.BitConverter]::GetBytes([uint32]$number), 0) }
+    }
+    if ($Type -eq 'qword') { return @{ kind = 'QWord'; value = [int64]$Value } }
+    if ($Type -eq 'string') { return @{ kind = 'String'; value = [string]$Value } }
+    if ($Type -eq 'expand_string') { return @{ kind = 'ExpandString'; value = [string]$Value } }
+    if ($Type -eq 'multi_string') { return @{ kind = 'MultiString'; value = [string[]]@($Value) } }
+    if ($Type -eq 'binary') {
+        $hex = [string]$Value
+        if ($hex -notmatch '^([0-9a-fA-F]{2})*$') { throw ('REG_BINARY value {0} is not hex digits in pairs' -f $hex) }
+        $bytes = [byte[]]::new($hex.Length / 2)
+        for ($i = 0; $i -lt $bytes.Length; $i++) { $bytes[$i] = [System.Convert]::ToByte($hex.Substring(2 * $i, 2), 16) }
+        return @{ kind = 'Binary'; value = $bytes }
+    }
+    throw ('unknown registry type {0}' -f $Type)
 }
 
 function Invoke-Change {
@@ -121,9 +330,10 @@ function Invoke-Change {
         'set_registry' {
             foreach ($item in $Change.values) {
                 $path = ConvertTo-ProviderPath -Path $item.path
+                $typed = ConvertTo-RegistryWrite -Type $item.type -Value $item.value
                 if (-not (Test-Path -LiteralPath $path)) { $null = New-Item -Path $path -Force }
-                $type = $(if ($item.type -eq 'dword') { 'DWord' } else { 'String' })
-                $null = New-ItemProperty -LiteralPath $path -Name $item.name -Value $item.value -PropertyType $type -Force
+                # -Force replaces a value of another type, as the twin does.
+                $null = New-ItemProperty -LiteralPath $path -Name $item.name -Value $typed.value -PropertyType $typed.kind -Force
             }
         }
         'apply_secpol' {
@@ -131,8 +341,10 @@ function Invoke-Change {
             $database = New-TempFile -Extension '.sdb'
             try {
                 [System.IO.File]::WriteAllText($inf, $Change.inf, [System.Text.Encoding]::Unicode)
+                # The template holds [System Access], [Privilege Rights] and [Registry Values]: both areas
+                # (windows-commands/secedit-configure.md); rights the template does not name are left alone.
                 $null = Invoke-Tool -Arguments @('secedit.exe', '/configure', '/db', $database, '/cfg', $inf,
-                    '/areas', 'SECURITYPOLICY', '/quiet')
+                    '/areas', 'SECURITYPOLICY', 'USER_RIGHTS', '/quiet')
             }
             finally { Remove-Item -LiteralPath $inf, $database -Force -ErrorAction SilentlyContinue }
         }

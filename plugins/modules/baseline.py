@@ -77,6 +77,7 @@ controls:
 
 import csv
 import io
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -90,13 +91,375 @@ HOST_ARGUMENT_SPEC = {
     "changes": {"type": "list", "elements": "dict", "default": []},
 }
 
+# -- typed registry store (registry.json) -----------------------------------------------------------
+# A value is stored plain (int = REG_DWORD, str = REG_SZ, list of str = REG_MULTI_SZ, what every other
+# twin reads) or typed: {"kind": "qword" | "expand_string" | "binary" | ..., "value": ...}.
+REGISTRY_KINDS = ("dword", "qword", "string", "expand_string", "multi_string", "binary")
+PLAIN_KINDS = {int: "dword", str: "string", list: "multi_string"}
+DWORD_MAX = 2 ** 32 - 1
+QWORD_MAX = 2 ** 63 - 1  # the .ps1 passes [int64]
+HEX_PAIRS = re.compile(r"\A(?:[0-9a-fA-F]{2})*\Z")
 
-def _inf(sections: dict) -> str:
+
+def _checked_value(kind: str, value, where: str):
+    """A registry value of ``kind`` as Windows would store it, or SimError (what New-ItemProperty refuses,
+    and stricter: no negative numbers, no empty REG_MULTI_SZ member, which Windows cuts the list at)."""
+    if kind not in REGISTRY_KINDS:
+        raise SimError(f"{where}: unknown registry type {kind!r}")
+    if kind in ("dword", "qword"):
+        top = DWORD_MAX if kind == "dword" else QWORD_MAX
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            raise SimError(f"{where}: a {kind} value must be an integer 0..{top}, not {value!r}")
+        return value
+    if kind in ("string", "expand_string"):
+        if not isinstance(value, str) or "\x00" in value:
+            raise SimError(f"{where}: a {kind} value must be a string, not {value!r}")
+        return value
+    if kind == "multi_string":
+        if not isinstance(value, list) or not all(isinstance(m, str) and m and "\x00" not in m for m in value):
+            raise SimError(f"{where}: a multi_string value must be a list of non-empty strings, not {value!r}")
+        return list(value)
+    if not isinstance(value, str) or not HEX_PAIRS.match(value):
+        raise SimError(f"{where}: a binary value must be hex digits in pairs, not {value!r}")
+    return value.lower()
+
+
+def registry_entry(raw, where: str = "registry") -> tuple:
+    """(kind, value) of a stored value: plain int/str/list, or the typed {kind, value} form."""
+    if isinstance(raw, dict):
+        if set(raw) != {"kind", "value"}:
+            raise SimError(f"{where}: a typed registry value is {{kind, value}}, not {raw!r}")
+        return raw["kind"], _checked_value(raw["kind"], raw["value"], where)
+    kind = PLAIN_KINDS.get(type(raw))
+    if kind is None:
+        raise SimError(f"{where}: cannot store {raw!r} in the registry")
+    return kind, _checked_value(kind, raw, where)
+
+
+def _stored(kind: str, value):
+    return value if kind in ("dword", "string", "multi_string") else {"kind": kind, "value": value}
+
+
+def _hklm_key(path: str) -> str:
+    """The key under HKLM of a contract path; the only hive the module reads or writes."""
+    hive, _sep, rest = path.partition("\\")
+    if hive.upper() != "HKLM" or not rest:
+        raise SimError(f"registry path {path}: only HKLM is supported (docs/host-contract.md)")
+    return rest
+
+
+def _find(mapping: dict, name: str):
+    """The existing spelling of ``name`` in ``mapping`` (registry names are case-insensitive), or None."""
+    return next((k for k in mapping if k.lower() == name.lower()), None)
+
+
+def _registry_state(host: SimHost, requested: list) -> tuple:
+    registry = host.read("registry")
+    values, kinds = {}, {}
+    for item in requested:
+        _hklm_key(item["path"])
+        key = registry.get(_find(registry, item["path"]), {})
+        name = _find(key, item["name"])
+        if name is None:
+            continue
+        kind, value = registry_entry(key[name], f"{item['path']}\\{item['name']}")
+        values.setdefault(item["path"], {})[item["name"]] = value
+        kinds.setdefault(item["path"], {})[item["name"]] = kind
+    return values, kinds
+
+
+def _set_registry(registry: dict, path: str, name: str, kind: str, value) -> None:
+    """New-ItemProperty -Force: the key is created if missing, a value of another type is replaced;
+    an existing key or value keeps its spelling."""
+    _hklm_key(path)
+    value = _checked_value(kind, value, f"{path}\\{name}")
+    key = _find(registry, path) or path
+    values = registry.setdefault(key, {})
+    values[_find(values, name) or name] = _stored(kind, value)
+
+
+# -- the security template (secedit) ------------------------------------------------------------------
+# Security options that secedit /export writes to [Registry Values] (Windows' sceregvl.inf list): the
+# Security Options rows of Microsoft's baseline CSV (../shared/anchors/microsoft-security-baseline,
+# SecurityBaseline_WindowsServer_2025-2510.csv) and other CIS L1 security options. The CSV spells
+# SecurePipeServers without "Control\"; the real key is under Control (as secedit exports it).
+TEMPLATE_REGISTRY_VALUES = {
+    path.lower(): (path, code) for path, code in (
+        (r"Software\Microsoft\Windows NT\CurrentVersion\Setup\RecoveryConsole\SecurityLevel", 4),
+        (r"Software\Microsoft\Windows NT\CurrentVersion\Setup\RecoveryConsole\SetCommand", 4),
+        (r"Software\Microsoft\Windows NT\CurrentVersion\Winlogon\AllocateDASD", 1),
+        (r"Software\Microsoft\Windows NT\CurrentVersion\Winlogon\CachedLogonsCount", 1),
+        (r"Software\Microsoft\Windows NT\CurrentVersion\Winlogon\ForceUnlockLogon", 4),
+        (r"Software\Microsoft\Windows NT\CurrentVersion\Winlogon\PasswordExpiryWarning", 4),
+        (r"Software\Microsoft\Windows NT\CurrentVersion\Winlogon\ScRemoveOption", 1),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\ConsentPromptBehaviorAdmin", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\ConsentPromptBehaviorUser", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\DisableCAD", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\DontDisplayLastUserName", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\DontDisplayLockedUserId", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\EnableInstallerDetection", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\EnableLUA", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\EnableSecureUIAPaths", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\EnableUIADesktopToggle", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\EnableVirtualization", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\FilterAdministratorToken", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\InactivityTimeoutSecs", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\LegalNoticeCaption", 1),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\LegalNoticeText", 7),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\MaxDevicePasswordFailedAttempts", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\NoConnectedUser", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\PromptOnSecureDesktop", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\ShutdownWithoutLogon", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\UndockWithoutLogon", 4),
+        (r"Software\Microsoft\Windows\CurrentVersion\Policies\System\Kerberos\Parameters\SupportedEncryptionTypes", 4),
+        (r"Software\Policies\Microsoft\Cryptography\ForceKeyProtection", 4),
+        (r"System\CurrentControlSet\Control\Lsa\AuditBaseObjects", 4),
+        (r"System\CurrentControlSet\Control\Lsa\CrashOnAuditFail", 4),
+        (r"System\CurrentControlSet\Control\Lsa\DisableDomainCreds", 4),
+        (r"System\CurrentControlSet\Control\Lsa\EveryoneIncludesAnonymous", 4),
+        (r"System\CurrentControlSet\Control\Lsa\FIPSAlgorithmPolicy\Enabled", 4),
+        (r"System\CurrentControlSet\Control\Lsa\ForceGuest", 4),
+        (r"System\CurrentControlSet\Control\Lsa\FullPrivilegeAuditing", 3),
+        (r"System\CurrentControlSet\Control\Lsa\LimitBlankPasswordUse", 4),
+        (r"System\CurrentControlSet\Control\Lsa\LmCompatibilityLevel", 4),
+        (r"System\CurrentControlSet\Control\Lsa\MSV1_0\allownullsessionfallback", 4),
+        (r"System\CurrentControlSet\Control\Lsa\MSV1_0\AuditReceivingNTLMTraffic", 4),
+        (r"System\CurrentControlSet\Control\Lsa\MSV1_0\NTLMMinClientSec", 4),
+        (r"System\CurrentControlSet\Control\Lsa\MSV1_0\NTLMMinServerSec", 4),
+        (r"System\CurrentControlSet\Control\Lsa\MSV1_0\RestrictReceivingNTLMTraffic", 4),
+        (r"System\CurrentControlSet\Control\Lsa\MSV1_0\RestrictSendingNTLMTraffic", 4),
+        (r"System\CurrentControlSet\Control\Lsa\NoLMHash", 4),
+        (r"System\CurrentControlSet\Control\Lsa\pku2u\AllowOnlineID", 4),
+        (r"System\CurrentControlSet\Control\Lsa\RestrictAnonymous", 4),
+        (r"System\CurrentControlSet\Control\Lsa\RestrictAnonymousSAM", 4),
+        (r"System\CurrentControlSet\Control\Lsa\RestrictRemoteSAM", 1),
+        (r"System\CurrentControlSet\Control\Lsa\SCENoApplyLegacyAuditPolicy", 4),
+        (r"System\CurrentControlSet\Control\Lsa\UseMachineId", 4),
+        (r"System\CurrentControlSet\Control\Print\Providers\LanMan Print Services\Servers\AddPrinterDrivers", 4),
+        (r"System\CurrentControlSet\Control\SecurePipeServers\Winreg\AllowedExactPaths\Machine", 7),
+        (r"System\CurrentControlSet\Control\SecurePipeServers\Winreg\AllowedPaths\Machine", 7),
+        (r"System\CurrentControlSet\Control\Session Manager\Kernel\ObCaseInsensitive", 4),
+        (r"System\CurrentControlSet\Control\Session Manager\Memory Management\ClearPageFileAtShutdown", 4),
+        (r"System\CurrentControlSet\Control\Session Manager\ProtectionMode", 4),
+        (r"System\CurrentControlSet\Control\Session Manager\SubSystems\optional", 7),
+        (r"System\CurrentControlSet\Services\LanManServer\Parameters\AutoDisconnect", 4),
+        (r"System\CurrentControlSet\Services\LanManServer\Parameters\EnableForcedLogOff", 4),
+        (r"System\CurrentControlSet\Services\LanManServer\Parameters\EnableSecuritySignature", 4),
+        (r"System\CurrentControlSet\Services\LanManServer\Parameters\NullSessionPipes", 7),
+        (r"System\CurrentControlSet\Services\LanManServer\Parameters\NullSessionShares", 7),
+        (r"System\CurrentControlSet\Services\LanManServer\Parameters\RequireSecuritySignature", 4),
+        (r"System\CurrentControlSet\Services\LanManServer\Parameters\RestrictNullSessAccess", 4),
+        (r"System\CurrentControlSet\Services\LanManServer\Parameters\SmbServerNameHardeningLevel", 4),
+        (r"System\CurrentControlSet\Services\LanmanWorkstation\Parameters\EnablePlainTextPassword", 4),
+        (r"System\CurrentControlSet\Services\LanmanWorkstation\Parameters\EnableSecuritySignature", 4),
+        (r"System\CurrentControlSet\Services\LanmanWorkstation\Parameters\RequireSecuritySignature", 4),
+        (r"System\CurrentControlSet\Services\LDAP\LDAPClientIntegrity", 4),
+        (r"System\CurrentControlSet\Services\Netlogon\Parameters\DisablePasswordChange", 4),
+        (r"System\CurrentControlSet\Services\Netlogon\Parameters\MaximumPasswordAge", 4),
+        (r"System\CurrentControlSet\Services\Netlogon\Parameters\RefusePasswordChange", 4),
+        (r"System\CurrentControlSet\Services\Netlogon\Parameters\RequireSignOrSeal", 4),
+        (r"System\CurrentControlSet\Services\Netlogon\Parameters\RequireStrongKey", 4),
+        (r"System\CurrentControlSet\Services\Netlogon\Parameters\SealSecureChannel", 4),
+        (r"System\CurrentControlSet\Services\Netlogon\Parameters\SignSecureChannel", 4),
+    )
+}
+# [Registry Values] type codes (REG_SZ, REG_EXPAND_SZ, REG_BINARY, REG_DWORD, REG_MULTI_SZ).
+TYPE_CODES = {1: "string", 2: "expand_string", 3: "binary", 4: "dword", 7: "multi_string"}
+KIND_CODES = {kind: code for code, kind in TYPE_CODES.items()}
+# Privilege and logon-right constants secedit knows ([Privilege Rights]; learn.microsoft.com
+# windows/win32/secauthz/privilege-constants and account-rights-constants).
+PRIVILEGE_RIGHTS = {name.lower(): name for name in (
+    "SeAssignPrimaryTokenPrivilege", "SeAuditPrivilege", "SeBackupPrivilege", "SeBatchLogonRight",
+    "SeChangeNotifyPrivilege", "SeCreateGlobalPrivilege", "SeCreatePagefilePrivilege", "SeCreatePermanentPrivilege",
+    "SeCreateSymbolicLinkPrivilege", "SeCreateTokenPrivilege", "SeDebugPrivilege",
+    "SeDelegateSessionUserImpersonatePrivilege", "SeDenyBatchLogonRight", "SeDenyInteractiveLogonRight",
+    "SeDenyNetworkLogonRight", "SeDenyRemoteInteractiveLogonRight", "SeDenyServiceLogonRight",
+    "SeEnableDelegationPrivilege", "SeImpersonatePrivilege", "SeIncreaseBasePriorityPrivilege",
+    "SeIncreaseQuotaPrivilege", "SeIncreaseWorkingSetPrivilege", "SeInteractiveLogonRight", "SeLoadDriverPrivilege",
+    "SeLockMemoryPrivilege", "SeMachineAccountPrivilege", "SeManageVolumePrivilege", "SeNetworkLogonRight",
+    "SeProfileSingleProcessPrivilege", "SeRelabelPrivilege", "SeRemoteInteractiveLogonRight",
+    "SeRemoteShutdownPrivilege", "SeRestorePrivilege", "SeSecurityPrivilege", "SeServiceLogonRight",
+    "SeShutdownPrivilege", "SeSyncAgentPrivilege", "SeSystemEnvironmentPrivilege", "SeSystemProfilePrivilege",
+    "SeSystemtimePrivilege", "SeTakeOwnershipPrivilege", "SeTcbPrivilege", "SeTimeZonePrivilege",
+    "SeTrustedCredManAccessPrivilege", "SeUndockPrivilege",
+)}
+SID_REFERENCE = re.compile(r"\A\*S-1-\d+(?:-\d+)+\Z")
+SECTION_ORDER = ("System Access", "Event Audit", "Registry Values", "Privilege Rights")
+
+
+def _secedit_refuses(message: str, code: int = 1):
+    # Stricter than Windows, which logs a bad line to scesrv.log and configures the rest: nothing changes.
+    return SimError(f"secedit /configure failed (exit {code}): {message}")
+
+
+def _rights_of(section: dict) -> dict:
+    """[Privilege Rights] as stored: {right: "*S-..,*S-.."} (a list is accepted too); empty rights dropped."""
+    out = {}
+    for right, accounts in section.items():
+        members = accounts if isinstance(accounts, list) else [a.strip() for a in str(accounts).split(",")]
+        members = [m for m in members if m]
+        if members:
+            out[right] = ",".join(members)
+    return out
+
+
+def _template_line(entry: tuple, kind: str, value) -> str:
+    path, _code = entry
+    code = KIND_CODES.get(kind)
+    if code is None:  # a REG_QWORD is not a security option type
+        return ""
+    if kind in ("string", "expand_string"):
+        data = f'"{value}"'
+    elif kind == "multi_string":
+        data = ",".join(value)
+    elif kind == "binary":
+        # Only FullPrivilegeAuditing is binary; secedit exports its one byte 00 as "3,0". Written here
+        # as decimal bytes, comma-separated (unverified beyond one byte).
+        data = ",".join(str(b) for b in bytes.fromhex(value))
+    else:
+        data = str(value)
+    return f"MACHINE\\{path}={code},{data}"
+
+
+def _registry_values_section(host: SimHost) -> list:
+    """[Registry Values] of secedit /export: the security options it knows that exist in the registry."""
     lines = []
-    for section, values in sections.items():
-        lines.append(f"[{section}]")
-        lines += [f"{k} = {v}" for k, v in values.items()]
+    for key, values in sorted(host.read("registry").items()):
+        if not key.upper().startswith("HKLM\\"):
+            continue
+        for name, raw in sorted(values.items()):
+            entry = TEMPLATE_REGISTRY_VALUES.get(f"{key[5:]}\\{name}".lower())
+            if entry is not None:
+                kind, value = registry_entry(raw, f"{key}\\{name}")
+                line = _template_line(entry, kind, value)
+                if line:
+                    lines.append(line)
+    return lines
+
+
+def _export_inf(host: SimHost) -> str:
+    """secedit /export /areas SECURITYPOLICY USER_RIGHTS: sections in secedit's order; a right held by
+    no one is left out, as secedit does."""
+    store = host.read("secpol")
+    lines = ["[Unicode]", "Unicode=yes"]
+    for section in SECTION_ORDER:
+        if section == "Registry Values":
+            lines += ["[Registry Values]", *_registry_values_section(host)]
+        elif section == "Privilege Rights":
+            rights = _rights_of(store.get(section, {}))
+            lines += ["[Privilege Rights]", *(f"{k} = {v}" for k, v in sorted(rights.items()))]
+        elif section in store:
+            lines += [f"[{section}]", *(f"{k} = {v}" for k, v in store[section].items())]
+    lines += ["[Version]", 'signature="$CHICAGO$"', "Revision=1"]
     return "\r\n".join(lines) + "\r\n"
+
+
+def _template_sections(text: str) -> dict:
+    """{section: [(key, value)]} of a template, every non-comment line kept so a bad one can be refused."""
+    sections, current = {}, None
+    for raw in (text or "").splitlines():
+        line = raw.strip().lstrip("\ufeff")
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], [])
+        elif current is not None:
+            key, sep, value = line.partition("=")
+            if not sep:
+                current.append((line, None))
+            else:
+                current.append((key.strip(), value.strip()))
+    return sections
+
+
+def _registry_value_of(key: str, value) -> tuple:
+    """One [Registry Values] line as (HKLM path, name, kind, value), or the refusal."""
+    bad = _secedit_refuses(f"invalid [Registry Values] line {key}={value if value is not None else ''}")
+    machine, _sep, rest = key.partition("\\")
+    if value is None or machine.upper() != "MACHINE" or "\\" not in rest:
+        raise bad
+    code, sep, data = value.partition(",")
+    if not sep or not code.strip().isdigit() or int(code) not in TYPE_CODES:
+        raise _secedit_refuses(f"unknown registry type in [Registry Values] line {key}={value}")
+    kind = TYPE_CODES[int(code)]
+    data = data.strip()
+    if kind == "dword":
+        if not data.isdigit():
+            raise bad
+        parsed = int(data)
+    elif kind in ("string", "expand_string"):
+        if len(data) < 2 or not (data.startswith('"') and data.endswith('"')):
+            raise bad
+        parsed = data[1:-1]
+    elif kind == "multi_string":
+        parsed = [m.strip().strip('"') for m in data.split(",")] if data else []
+    else:
+        members = [m.strip() for m in data.split(",")] if data else []
+        if not all(m.isdigit() and int(m) <= 255 for m in members):
+            raise bad
+        parsed = bytes(int(m) for m in members).hex()
+    path, _sep, name = rest.rpartition("\\")
+    try:
+        parsed = _checked_value(kind, parsed, key)
+    except SimError:
+        raise bad from None
+    return f"HKLM\\{path}", name, kind, parsed
+
+
+def _configure(host: SimHost, inf: str) -> None:
+    """secedit /configure /areas SECURITYPOLICY USER_RIGHTS: everything checked before anything changes."""
+    sections = _template_sections(inf)
+    current = host.read("secpol")
+    access = {**current.get("System Access", {}), **parse_inf(inf).get("System Access", {})}
+    reset, duration = access.get("ResetLockoutCount"), access.get("LockoutDuration")
+    if reset is not None and duration is not None and int(reset) > int(duration):
+        # What secedit /configure reports, and it changes nothing.
+        raise _secedit_refuses("The parameter is incorrect.", 87)
+    rights = _rights_of(current.get("Privilege Rights", {}))
+    for right, accounts in sections.get("Privilege Rights", []):
+        name = PRIVILEGE_RIGHTS.get(right.lower())
+        if name is None or accounts is None:
+            raise _secedit_refuses(f"Configure {right}. Error 1313: A specified privilege does not exist.")
+        members = [a.strip() for a in accounts.split(",") if a.strip()]
+        bad = [m for m in members if not SID_REFERENCE.match(m)]
+        if bad:
+            raise _secedit_refuses(f"Configure {name}. Error 1332: No mapping between account names and security IDs "
+                                   f"was done ({', '.join(bad)}; the template gives SIDs as *S-1-...)")
+        rights = {k: v for k, v in rights.items() if k.lower() != name.lower()}
+        if members:
+            rights[name] = ",".join(members)
+    values = [_registry_value_of(key, value) for key, value in sections.get("Registry Values", [])]
+    current["System Access"] = {k: str(v) for k, v in access.items()}
+    current["Privilege Rights"] = rights
+    host.write("secpol", current)
+    if values:
+        registry = host.read("registry")
+        for path, name, kind, value in values:
+            _set_registry(registry, path, name, kind, value)
+        host.write("registry", registry)
+
+
+# -- Group Policy (RSoP) and domain membership -------------------------------------------------------
+
+def _part_of_domain(host: SimHost) -> bool:
+    joined = host.read("os").get("PartOfDomain", False)
+    if not isinstance(joined, bool):
+        raise SimError(f"os.json PartOfDomain must be true or false, not {joined!r}")
+    return joined
+
+
+def _gpo(host: SimHost, part_of_domain: bool) -> dict:
+    """gpo.json: what domain Group Policy sets, in the gather's shape (absent: a workgroup host, no RSoP
+    data); ``error`` set: RSoP could not be read (empty maps, as the .ps1). Advanced audit policy comes
+    from Group Policy's audit.csv, which the .ps1 reads only on a domain member."""
+    document = host.read("gpo")
+    empty = {"registry": {}, "secpol": {}, "user_rights": {}, "audit": {}, "error": ""}
+    if document.get("error"):
+        return {**empty, "error": str(document["error"])}
+    gpo = {key: dict(document.get(key) or {}) for key in ("registry", "secpol", "user_rights", "audit")}
+    if not part_of_domain:
+        gpo["audit"] = {}
+    return {**gpo, "error": ""}
 
 
 def _auditpol_csv(state: dict) -> str:
@@ -124,27 +487,24 @@ def _bitlocker(document: dict) -> dict:
 
 
 def gather(host: SimHost, params: dict) -> dict:
-    registry = host.read("registry")
-    lowered = {k.lower(): v for k, v in registry.items()}
-    values = {}
-    for item in params["registry_values"]:
-        key = lowered.get(item["path"].lower(), {})
-        match = next((v for n, v in key.items() if n.lower() == item["name"].lower()), None)
-        if match is not None:
-            values.setdefault(item["path"], {})[item["name"]] = match
+    values, kinds = _registry_state(host, params["registry_values"])
     services = host.read("services")
     # hotfixes.json: Get-HotFix ids, the build (CurrentBuildNumber) and the update revision (UBR); a
     # document without "ubr" is a host without the UBR value (null, as Get-OsRevision returns it).
     hotfixes = host.read("hotfixes", {"installed": [], "os_build": 0})
+    part_of_domain = _part_of_domain(host)
     return {
         "registry": values,
-        "secpol_inf": _inf(host.read("secpol")),
+        "registry_kinds": kinds,
+        "secpol_inf": _export_inf(host),
         "auditpol_csv": _auditpol_csv(host.read("auditpol")),
         "services": {n: services[n] for n in params["services"] if n in services},
         "hotfixes": hotfixes.get("installed", []),
         "os_build": hotfixes.get("os_build", 0),
         "os_ubr": hotfixes.get("ubr"),
         "bitlocker": _bitlocker(host.read("bitlocker")),
+        "gpo": _gpo(host, part_of_domain),
+        "part_of_domain": part_of_domain,
     }
 
 
@@ -153,18 +513,10 @@ def apply_change(host: SimHost, change: dict) -> None:
     if kind == "set_registry":
         registry = host.read("registry")
         for item in change["values"]:
-            key = next((k for k in registry if k.lower() == item["path"].lower()), item["path"])
-            registry.setdefault(key, {})[item["name"]] = item["value"]
+            _set_registry(registry, item["path"], item["name"], item.get("type"), item.get("value"))
         host.write("registry", registry)
     elif kind == "apply_secpol":
-        current = host.read("secpol")
-        access = {**current.get("System Access", {}), **parse_inf(change["inf"]).get("System Access", {})}
-        reset, duration = access.get("ResetLockoutCount"), access.get("LockoutDuration")
-        if reset is not None and duration is not None and int(reset) > int(duration):
-            # What secedit /configure reports, and it changes nothing.
-            raise SimError("secedit /configure failed (exit 87): The parameter is incorrect.")
-        current["System Access"] = {k: str(v) for k, v in access.items()}
-        host.write("secpol", current)
+        _configure(host, change["inf"])
     elif kind == "apply_auditpol":
         state = host.read("auditpol")
         for row in csv.DictReader(io.StringIO(change["csv"])):
