@@ -182,6 +182,123 @@ def _loopback_binding(info: str) -> str:
     return f"127.0.0.1:{match.group(2)}:{match.group(3)}"
 
 
+# -- --diff in words -------------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class LrmPlan(Plan):
+    """A plan whose --diff says each change in words, control by control, then shows the file diff once."""
+
+    words: tuple = ()  # ((heading, (line, ...)), ...)
+
+    def diff(self, header: str):
+        text = [f"{header}, change by change (host now -> after apply):\n"]
+        for heading, lines in self.words:
+            text.append(f"{heading}\n")
+            text += [f"  {line}\n" for line in lines]
+        # Ansible prints a diff's before/after as a unified diff AND its `prepared` text: keep one.
+        files = [{k: v for k, v in d.items() if k != "prepared"} for d in self.file_diffs]
+        return [{"prepared": "".join(text)}, *files]
+
+
+def _label(spec: Elem) -> str:
+    return " ".join([spec.tag, *(f'{k}="{v}"' for k, v in spec.match.items())])
+
+
+def _attrs(attrs: dict) -> str:
+    return " ".join(f'{k}="{v}"' for k, v in attrs.items())
+
+
+def describe(parent, spec: Elem, trail: tuple = ()) -> list:
+    """What merging ``spec`` under ``parent`` would change, one line per element or attribute, old -> new.
+
+    Reads the document as it is on the host (xmlpatch keeps edits apart from the parsed tree).
+    <location> and <system.webServer> are left out of the path: the caller names site and folder.
+    """
+    node = parent.find(spec.tag, **spec.match) if parent is not None else None
+    here = trail if spec.tag in ("location", "system.webServer") else (*trail, _label(spec))
+    where = "/".join(here)
+    lines = []
+    for name, value in spec.attrs.items():
+        current = node.get(name) if node is not None else None
+        if current is None or current.lower() != str(value).lower():  # IIS compares case-insensitively
+            old = "not set (inherited)" if current is None else f'"{current}"'
+            lines.append(f'{where} {name}: {old} -> "{value}"')
+    if node is not None and spec.remove is not None:
+        lines += [f"{where}/{child.tag} {_attrs(dict(child.attrs))}: present -> removed"
+                  for child in node.children if spec.remove(child)]
+    missing = {}  # absent leaf elements of one kind (the denied extensions), said in one line
+    for child in spec.children:
+        absent = node is None or node.find(child.tag, **child.match) is None
+        if absent and len(child.match) == 1 and not child.children:
+            ((key, value),) = child.match.items()
+            missing.setdefault((child.tag, key, _attrs(child.attrs)), []).append(f'"{value}"')
+        else:
+            lines += describe(node, child, here)
+    for (tag, key, attrs), values in missing.items():
+        lines.append(f"{where}/{tag} {key}={', '.join(values)}: absent -> added" + (f" ({attrs})" if attrs else ""))
+    return lines
+
+
+def _change_words(desired: Desired, change: Change) -> list:
+    """What one change does to ``change.control``'s setting, in words."""
+    if change.kind == "install_feature":
+        return ["IIS feature Web-IP-Security (IP and Domain Restrictions): not installed -> installed"]
+    if change.kind == "write_audit":
+        return [f"audit record {desired.audit_path}: {change.before} -> {change.after}"]
+    if change.kind == "secure_dir":
+        return [f"folder {desired.backup_dir}: readable by Users (inherited) -> Administrators and SYSTEM only"]
+    if change.kind == "restore_file":
+        return [f"applicationHost.config: patched ({change.before}) -> the original bytes from the backup "
+                f"({change.after})"]
+    return [f"{change.before} -> {change.after}"]
+
+
+def _file_words(change: Change) -> tuple:
+    params = change.params
+    if change.kind == "write_file":
+        return (f"File {params['path']}", (f"{change.before} -> {change.after}; the original is backed up first to "
+                                           f"{params['backup_path']}",))
+    return (f"File {params['path']}", (f"{change.before} -> {change.after}, restored from {params['backup_path']}",))
+
+
+def _words(desired: Desired, controls, changes, specific: dict) -> tuple:
+    """(heading, lines) for every control a change fixes, in the order of the changes; then the file."""
+    titles = {c.id: c.title for c in controls}
+    by_control, files = {}, []
+    for change in changes:
+        for cid in change.controls:
+            # The file write carries several controls: each gets its own edits (none: nothing to say).
+            lines = specific.get(cid, []) if change.kind == "write_file" else _change_words(desired, change)
+            by_control.setdefault(cid, []).extend(line for line in lines if line not in by_control.get(cid, ()))
+        if change.kind in ("write_file", "restore_file"):
+            files.append(_file_words(change))
+    return (*((f"{cid} ({titles.get(cid, cid)})", tuple(lines)) for cid, lines in by_control.items() if lines),
+            *files)
+
+
+def _remote_words(doc: Document, site: dict, method: str) -> list:
+    name = site["name"]
+    if method == "ip_security":
+        return [f'site "{name}": {line}' for line in describe(doc.root, lockdown_spec(name))]
+    lines = []
+    for binding in site["bindings"]:
+        info = binding.get("bindingInformation") or ""
+        if _loopback_binding(info) != info:
+            lines.append(f'site "{name}": {binding.get("protocol") or "http"} binding "{info}" -> '
+                         f'"{_loopback_binding(info)}" (loopback only)')
+    return lines
+
+
+def _upload_words(desired: Desired, doc: Document, name: str, controls) -> dict:
+    words = {}
+    for control in controls:
+        if control.id.startswith("LRM-UPLOAD-") and control.status == DRIFT:
+            folder = control.id[len("LRM-UPLOAD-"):]
+            words[control.id] = [f'site "{name}", folder "{folder}": {line}'
+                                 for line in describe(doc.root, upload_spec(name, folder, desired.blocked_extensions))]
+    return words
+
+
 # -- plan ------------------------------------------------------------------------------------------------
 
 def _control(cid, title, source, expected, actual, status=COMPLIANT, message=""):  # noqa: PLR0917 - mirrors Control
@@ -233,15 +350,18 @@ def plan(desired: Desired, gathered: dict) -> Plan:
 def _present(desired: Desired, gathered: dict, doc: Document, site: dict, facts: dict) -> Plan:
     raw, name, changes = doc.original, site["name"], []
     ip_security = bool((gathered.get("features") or {}).get("Web-IP-Security"))
+    specific = {}
     if not ip_security and desired.install_ip_security:
         changes.append(Change("LRM-REMOTE-BLOCK", "install_feature", {"name": "Web-IP-Security"},
                               "Web-IP-Security absent", "Web-IP-Security installed"))
         ip_security = True
     method = "ip_security" if ip_security else "loopback_bindings"
     facts["remote_block_method"] = method
+    specific["LRM-REMOTE-BLOCK"] = _remote_words(doc, site, method)
     controls = [_remote_block(doc, site, method, bool(changes))]
     controls += _uploads(desired, doc, name, (gathered.get("site_folders") or {}).get(name, []),
                          gathered.get("site_folders_error"))
+    specific.update(_upload_words(desired, doc, name, controls))
     controls.append(_tls(site))
     backup_control, backup_change = _backup_access(desired, gathered)
     controls += [backup_control] if backup_control else []
@@ -269,7 +389,8 @@ def _present(desired: Desired, gathered: dict, doc: Document, site: dict, facts:
                   f"(SRC-LRM-5); set {desired.prefix}force to apply anyway")
         controls = [c.with_status(DEFERRED, reason) if c.status == DRIFT else c for c in controls]
         return Plan(tuple(controls), (), facts={**facts, "deferred": True, "busy": busy})
-    return Plan(tuple(controls), tuple(changes), file_diffs, facts={**facts, "deferred": False, "busy": busy})
+    return LrmPlan(tuple(controls), tuple(changes), file_diffs, facts={**facts, "deferred": False, "busy": busy},
+                   words=_words(desired, controls, changes, specific))
 
 
 def _remote_block(doc: Document, site: dict, method: str, installing: bool) -> Control:
@@ -431,4 +552,5 @@ def _rollback(desired: Desired, gathered: dict) -> Plan:
     backup_control, backup_change = _backup_access(desired, gathered)  # the backups stay: keep them private
     controls += [backup_control] if backup_control else []
     changes += [backup_change] if backup_change else []
-    return Plan(tuple(controls), tuple(changes), facts={"lrm_installed": True, "unprotected": True})
+    return LrmPlan(tuple(controls), tuple(changes), facts={"lrm_installed": True, "unprotected": True},
+                   words=_words(desired, controls, changes, {}))

@@ -1,0 +1,57 @@
+"""The LRM patch's --diff in words, from a config that already has part of the patch (no host)."""
+
+from ansible_collections.meddev.hardening.plugins.module_utils import lrm_patch
+from ansible_collections.meddev.hardening.plugins.module_utils.xmlpatch import Document
+
+CONFIG = b"""<?xml version="1.0" encoding="UTF-8"?>
+<configuration>
+    <location path="LRM">
+        <system.webServer>
+            <security>
+                <ipSecurity allowUnlisted="true">
+                    <add ipAddress="127.0.0.1" allowed="true" />
+                    <add ipAddress="10.0.0.5" allowed="true" />
+                </ipSecurity>
+            </security>
+        </system.webServer>
+    </location>
+    <location path="LRM/Uploads">
+        <system.webServer>
+            <handlers accessPolicy="Read, Script" />
+            <security>
+                <requestFiltering>
+                    <fileExtensions>
+                        <add fileExtension=".asp" allowed="false" />
+                        <add fileExtension=".exe" allowed="true" />
+                    </fileExtensions>
+                </requestFiltering>
+            </security>
+        </system.webServer>
+    </location>
+</configuration>
+"""
+
+
+def test_changed_and_removed_settings_say_old_and_new():
+    doc = Document(CONFIG)
+    assert lrm_patch.describe(doc.root, lrm_patch.lockdown_spec("LRM")) == [
+        'security/ipSecurity allowUnlisted: "true" -> "false"',
+        'security/ipSecurity/add ipAddress="10.0.0.5" allowed="true": present -> removed',
+        'security/ipSecurity/add ipAddress="::1": absent -> added (allowed="true")',
+    ]
+
+
+def test_only_what_differs_is_listed():
+    doc = Document(CONFIG)
+    lines = lrm_patch.describe(doc.root, lrm_patch.upload_spec("LRM", "Uploads", (".asp", ".exe", ".js")))
+    assert lines == [
+        'handlers accessPolicy: "Read, Script" -> "Read"',
+        'security/requestFiltering/fileExtensions/add fileExtension=".exe" allowed: "true" -> "false"',
+        'security/requestFiltering/fileExtensions/add fileExtension=".js": absent -> added (allowed="false")',
+    ]
+
+
+def test_describing_does_not_edit():
+    doc = Document(CONFIG)
+    lrm_patch.describe(doc.root, lrm_patch.lockdown_spec("LRM"))
+    assert not doc.changed()
