@@ -70,7 +70,7 @@ def _overview(groups: dict) -> str:
             if findings_column:
                 cells += f'<td class="num">{len(host.get("findings") or []) or ""}</td>'
             search = " ".join((name, customer, site, LABELS[state])).lower()
-            problem = "1" if state in ("unreachable", "failed", "drift") else "0"
+            problem = "1" if state in ("unreachable", "failed", "drift", "review") else "0"
             rows.append(
                 f'<tr data-host="{esc(name)}" data-state="{state}" data-problem="{problem}" '
                 f'data-search="{esc(search)}">'
@@ -85,7 +85,7 @@ def _overview(groups: dict) -> str:
     return (f'<section id="hosts"><h2>Hosts ({len(rows)})</h2><div class="tools">'
             '<input id="host-filter" type="search" placeholder="filter by host, customer, site, state" '
             'aria-label="filter hosts"> <select id="state-filter" aria-label="host state">'
-            f'<option value="">every state</option><option value="problem">needs action (drift, failed, unreachable)'
+            f'<option value="">every state</option><option value="problem">needs action (not OK, not audit-only)'
             f'</option>{options}</select><span id="hosts-shown">{len(rows)} of {len(rows)} hosts shown</span></div>'
             '<div id="overview-box"><table id="overview"><colgroup><col class="o-host"><col class="o-where">'
             '<col class="o-where"><col class="o-state"></colgroup><thead><tr><th>host</th><th>customer</th>'

@@ -20,8 +20,10 @@ table{border-collapse:collapse;width:100%;margin:6px 0 10px;table-layout:fixed}
 th,td{border:1px solid #dde3ea;padding:3px 6px;vertical-align:top;text-align:left;overflow-wrap:anywhere}
 th{background:#f3f6f9}
 .c-id{width:13%} .c-title{width:19%} .c-status{width:8.5%} .c-exp{width:17%} .c-act{width:15%} .c-src{width:9%}
-.f-time{width:11%} .f-client{width:9%} .f-req{width:17%} .f-query{width:17%} .f-agent{width:16%} .f-status{width:5%}
-.f-where{width:14%} .f-ind{width:11%}
+.findings{font-size:13px} .findings small{display:block;color:#556}
+.findings td:first-child{white-space:nowrap}
+.f-time{width:13.5%} .f-client{width:9%} .f-req{width:16%} .f-query{width:18%} .f-agent{width:13%} .f-status{width:5%}
+.f-where{width:14.5%} .f-ind{width:11%}
 #verdict{border-radius:6px;padding:10px 14px;margin:8px 0;border:2px solid}
 #verdict.passed{background:#e6f4ea;border-color:#2e7d32} #verdict.failed{background:#fbdcdc;border-color:#b3261e}
 #verdict strong{font-size:20px;margin-right:10px} #verdict ul{margin:6px 0 0;padding:0;list-style:none}
@@ -34,7 +36,7 @@ button.badge{cursor:pointer;padding:1px 8px} .badge b{margin-left:4px}
 .state{display:inline-block;border-radius:4px;padding:0 6px;font-size:12px;font-weight:bold;border:1px solid}
 .state.unreachable,.state.failed{background:#b3261e;color:#fff;border-color:#b3261e}
 .state.drift{background:#fff1d6;border-color:#c77700} .state.audit-only{background:#ece9f3;border-color:#7a6f93}
-.state.ok{background:#e6f4ea;border-color:#2e7d32}
+.state.ok{background:#e6f4ea;border-color:#2e7d32} .state.review{background:#efe6fb;border-color:#6a3fb0}
 .src{font-family:monospace;font-size:12px;white-space:nowrap} .error{color:#a11;margin:4px 0}
 #filters{margin:10px 0} tr.hidden{display:none} td.num{text-align:right}
 details.host{border:1px solid #dde3ea;border-radius:4px;margin:6px 0;padding:4px 8px}

@@ -9,6 +9,7 @@ quote IIS log lines an attacker wrote (docs/report-html.md).
 from __future__ import annotations
 
 import html
+import urllib.parse
 
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import STATUSES, summarize
 from ansible_collections.meddev.hardening.plugins.plugin_utils.report_html_verdict import LABELS, host_state
@@ -50,14 +51,27 @@ def _table(controls, used: set) -> str:
     return f'<table class="controls">{CONTROL_HEAD}<tbody>{"".join(_row(c, used) for c in controls)}</tbody></table>'
 
 
+def _breakable(text: str, after: str) -> str:
+    """Escaped, with a line-break opportunity after each ``after`` (paths wrap at their separators)."""
+    return esc(text).replace(after, after + "<wbr>")
+
+
+def _logged(value, after="&amp;") -> str:
+    """As written in the log, and decoded the way the scan matched it (twice, as iis_logs.request_text)."""
+    raw = "" if value in (None, "-") else str(value)
+    decoded = urllib.parse.unquote_plus(urllib.parse.unquote_plus(raw))
+    shown = f"<code>{_breakable(raw, after)}</code>"
+    return shown + (f"<small>decoded: <code>{_breakable(decoded, after)}</code></small>" if decoded != raw else "")
+
+
 def _iis_row(f: dict) -> str:
-    query = f.get("query")
-    where = f"{f.get('file', '')}:{f.get('line', '')}" if f.get("file") else ""
+    where = f"{_breakable(f.get('file'), chr(92))}:{esc(f.get('line'))}" if f.get("file") else ""
+    # IIS writes a space in cs(User-Agent) as "+"; iis_log_scan does not return that field yet ("not recorded").
+    agent = f"<code>{_breakable(f['user_agent'], '+')}</code>" if f.get("user_agent") else "not recorded"
     return (f'<tr><td>{esc(f.get("time"))}</td><td>{esc(f.get("client_ip"))}</td>'
-            f'<td><code>{esc(f.get("method"))} {esc(f.get("uri"))}</code></td>'
-            f'<td><code>{"" if query in (None, "-") else esc(query)}</code></td>'
-            f'<td>{esc(f.get("user_agent") or "not recorded")}</td><td>{esc(f.get("status"))}</td>'
-            f'<td><code>{esc(where)}</code></td><td>{esc(", ".join(map(str, f.get("indicators") or [])))}</td></tr>')
+            f'<td><code>{esc(f.get("method"))}</code> {_logged(f.get("uri"), "/")}</td>'
+            f'<td>{_logged(f.get("query"))}</td><td>{agent}</td><td>{esc(f.get("status"))}</td>'
+            f'<td><code>{where}</code></td><td>{esc(", ".join(map(str, f.get("indicators") or [])))}</td></tr>')
 
 
 def _other_row(f: dict, used: set) -> str:

@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
-UNREACHABLE, FAILED, DRIFT, AUDIT_ONLY, OK = "unreachable", "failed", "drift", "audit-only", "ok"
-HOST_STATES = (UNREACHABLE, FAILED, DRIFT, AUDIT_ONLY, OK)  # worst first: the overview sorts by it
-LABELS = {UNREACHABLE: "UNREACHABLE", FAILED: "FAILED", DRIFT: "DRIFT", AUDIT_ONLY: "AUDIT-ONLY", OK: "OK"}
+UNREACHABLE, FAILED, DRIFT, REVIEW, AUDIT_ONLY, OK = "unreachable", "failed", "drift", "review", "audit-only", "ok"
+HOST_STATES = (UNREACHABLE, FAILED, DRIFT, REVIEW, AUDIT_ONLY, OK)  # worst first: the overview sorts by it
+LABELS = {UNREACHABLE: "UNREACHABLE", FAILED: "FAILED", DRIFT: "DRIFT", REVIEW: "REVIEW", AUDIT_ONLY: "AUDIT-ONLY",
+          OK: "OK"}
 
 
 def host_state(host: dict) -> str:
@@ -18,7 +19,10 @@ def host_state(host: dict) -> str:
         return FAILED
     if host.get("audit_only"):
         return AUDIT_ONLY
-    return DRIFT if "drift" in statuses else OK
+    if "drift" in statuses:
+        return DRIFT
+    # manual controls and investigation findings need a person, though they fail no gate
+    return REVIEW if "manual" in statuses or host.get("findings") else OK
 
 
 def counts(report: dict) -> dict:
