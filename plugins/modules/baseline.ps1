@@ -209,7 +209,7 @@ function Get-AuditCsvPolicy {
     $path = Join-Path $env:SystemRoot 'security\audit\audit.csv'
     if (-not (Test-Path -LiteralPath $path -PathType Leaf)) { return $audit }
     $names = @{ '0' = 'no_auditing'; '1' = 'success'; '2' = 'failure'; '3' = 'success_and_failure' }
-    foreach ($row in @([System.IO.File]::ReadAllText($path) | ConvertFrom-Csv)) {
+    foreach ($row in @([System.IO.File]::ReadAllLines($path) | ConvertFrom-Csv)) {
         $guid = [string]$row.'Subcategory GUID'
         $setting = ([string]$row.'Setting Value').Trim()
         if ($guid -and $names.ContainsKey($setting)) { $audit[$guid.ToUpperInvariant()] = $names[$setting] }
@@ -234,6 +234,8 @@ function Get-GroupPolicyState {
             throw
         }
         foreach ($policy in $policies) {
+            # "**del.<name>"-style commands are not values (registry.pol syntax); deleted = the policy removes it.
+            if ([string]$policy.valueName -like '[*][*]*') { continue }
             $path = 'HKLM\{0}' -f $policy.registryKey
             if (-not $registry.ContainsKey($path)) { $registry[$path] = @{} }
             if ($policy.deleted) { $registry[$path][$policy.valueName] = $null }

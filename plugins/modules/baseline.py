@@ -11,15 +11,20 @@ module: baseline
 short_description: The vendor documents' OS-hardening baseline, from a catalog, in two round trips
 version_added: 0.1.0
 description:
-  - Applies a catalog of controls (password and lockout policy, idle lock, AutoRun, removable media,
-    SMBv1, RDP, audit policy, event forwarding, NTP, WSUS, services, MS17-010 and BitLocker checks).
-  - One call gathers every mechanism (registry values, the security template from C(secedit /export),
-    C(auditpol /get /r), services, hotfixes, OS build and update revision (UBR), BitLocker); the controller
-    plans; one call applies one batch per mechanism (registry values, one C(secedit /configure) template,
-    one C(auditpol /restore) file, services). Check mode and diff (every setting, old and new value);
-    audit-only hosts are only read. MS17-010 is judged by OS build and update revision (UBR).
-  - Validates before the host is touched - ranges from SRC-PMR-7/8, C(ResetLockoutCount <= LockoutDuration)
-    (secedit error 87), services that management or the products need.
+  - Applies a catalog of controls - the hand-written vendor controls (password and lockout policy, idle lock,
+    AutoRun, removable media, SMBv1, RDP, audit policy, event forwarding, NTP, WSUS, services, MS17-010 and
+    BitLocker checks) and the Microsoft security baseline (registry values of every type, security options,
+    security policy, user rights, advanced audit policy).
+  - One call gathers every mechanism (registry values with their types, the security template from
+    C(secedit /export /areas SECURITYPOLICY USER_RIGHTS), C(auditpol /get /r), services, hotfixes, OS build
+    and update revision (UBR), BitLocker, what domain Group Policy sets (RSoP) and domain membership); the
+    controller plans; one call applies one batch per mechanism (registry values, one C(secedit /configure)
+    template with [System Access], [Privilege Rights] and [Registry Values], one C(auditpol /restore) file,
+    services). Check mode and diff (every setting, old and new value); audit-only hosts are only read.
+  - A setting domain Group Policy sets is never fought - compliant "set by Group Policy" when the policy's
+    value satisfies the control, else manual. MS17-010 is judged by OS build and update revision (UBR).
+  - Validates before the host is touched - ranges from SRC-PMR-7/8 and the catalog, C(ResetLockoutCount <=
+    LockoutDuration) (secedit error 87), services that management or the products need.
 author:
   - meddev.hardening contributors
 attributes:
@@ -31,12 +36,43 @@ attributes:
     platforms: windows
 options:
   catalog:
-    description: The control catalog with desired values (the role passes C(baseline_catalog)).
+    description:
+      - The control catalog (the role passes C(baseline_catalog) and the generated C(baseline_ms_catalog)).
+      - Each entry has C(id), C(title), C(mechanism) (C(registry), C(secopt), C(secpol), C(user_right),
+        C(auditpol), C(service), C(hotfix), C(bitlocker)), where the setting lives (C(path)/C(name)/C(type),
+        C(key), C(right) or C(guid)) and C(values) per profile; see docs/controls.md.
     type: list
     elements: dict
     required: true
+  profile:
+    description:
+      - Which Microsoft security baseline profile the host gets (the role passes C(baseline_profile)).
+        A control without a value for this profile is reported C(not_applicable).
+    type: str
+    choices: [workgroup, member_server]
+    default: workgroup
+  values:
+    description:
+      - "Overrides, control id -> value (the role passes C(baseline_values)); each is checked against the
+        control's type and C(range) before the host is touched."
+    type: dict
+    default: {}
+  product_conflicts:
+    description:
+      - "Settings each medical product cannot take, product id -> list of C({id, source, reason}) (the role
+        passes C(baseline_product_conflicts)). For the host's C(products) these controls are reported
+        C(not_applicable) with C(conflicts with <source>: <reason>) and never applied."
+    type: dict
+    default: {}
+  management:
+    description:
+      - How Ansible reaches the host (C(account), C(user), C(transport), C(scheme), C(message_encryption)), filled
+        by the role from the connection variables, so that a control that would cut management off is kept and
+        reported. Leave it to the role.
+    type: dict
+    default: {}
   products:
-    description: The host's C(meddev_products), for entries with C(applies_to).
+    description: The host's C(meddev_products), for entries with C(applies_to) and for C(product_conflicts).
     type: list
     elements: str
     default: []
@@ -56,15 +92,63 @@ options:
     elements: dict
     default: []
   variable_prefix:
-    description: Prefix for variable names in error messages.
+    description:
+      - Internal. Used by the role to name variables in errors (C(baseline_) gives C(baseline_values[...])).
+        Leave unset.
     type: str
     default: ""
+notes:
+  - The host side runs C(secedit.exe) and C(auditpol.exe) with arguments quoted as data, and reads Group Policy
+    from the RSoP WMI namespace C(root\rsop\computer); a host that is not domain-joined has no domain policy.
+seealso:
+  - module: meddev.hardening.firewall_policy
 """
 
 EXAMPLES = r"""
-- name: Baseline from the role's catalog
-  ansible.builtin.include_role:
-    name: meddev.hardening.baseline
+- name: Baseline from the role's catalog (what roles/baseline does)
+  meddev.hardening.baseline:
+    catalog: "{{ baseline_catalog + (baseline_ms_catalog | default([])) }}"
+    profile: "{{ baseline_profile }}"
+    values: "{{ baseline_values }}"
+    product_conflicts: "{{ baseline_product_conflicts | default({}) }}"
+    products: "{{ meddev_products | default([]) }}"
+    protected_services: "{{ baseline_protected_services }}"
+    skip: "{{ baseline_skip }}"
+    management:
+      account: "{{ baseline_management_account }}"
+      user: "{{ ansible_user | default('') }}"
+      transport: "{{ ansible_winrm_transport | default('') }}"
+    variable_prefix: baseline_
+  register: baseline_result
+
+- name: Two settings on their own, a registry value and a user right
+  meddev.hardening.baseline:
+    profile: member_server
+    catalog:
+      - id: SITE-LIMIT-BLANK-PASSWORDS
+        title: "Accounts: Limit local account use of blank passwords to console logon only"
+        mechanism: secopt
+        path: 'HKLM\SYSTEM\CurrentControlSet\Control\Lsa'
+        name: LimitBlankPasswordUse
+        type: dword
+        values: {workgroup: 1, member_server: 1}
+        range: [0, 1]
+        severity: important
+        source: [SRC-PMR-2]
+      - id: SITE-NETWORK-LOGON
+        title: Access this computer from the network
+        mechanism: user_right
+        right: SeNetworkLogonRight
+        values:
+          workgroup: ['*S-1-5-32-544', '*S-1-5-32-545']
+          member_server: ['*S-1-5-32-544', '*S-1-5-11']
+        severity: important
+        source: [SRC-PMR-2]
+  register: two_settings
+
+- name: Show what drifted
+  ansible.builtin.debug:
+    msg: "{{ two_settings.controls | selectattr('status', 'in', ['drift', 'fixed', 'failed']) | list }}"
 """
 
 RETURN = r"""
@@ -73,6 +157,85 @@ controls:
   returned: always
   type: list
   elements: dict
+  contains:
+    id:
+      description: The control id (C(BL-...), C(MS-...)).
+      type: str
+      sample: MS-LimitLocalAccountUseOfBlankPasswordsToConsoleLogonOnly
+    title:
+      description: The policy name.
+      type: str
+    source:
+      description: SRC ids of the documents that ask for the control.
+      type: list
+      elements: str
+      sample: [SRC-PMR-2]
+    status:
+      description:
+        - C(compliant), C(drift) (check mode, audit-only host), C(fixed), C(failed), C(not_applicable) (skipped,
+          product conflict, not in the profile, OS too old, delegated, kept for management), C(manual) (set by
+          Group Policy to another value, check-only controls) or C(deferred).
+      type: str
+      sample: fixed
+    expected:
+      description: The value the control wants, as text.
+      type: str
+      sample: "1"
+    actual:
+      description: The value found on the host, as text.
+      type: str
+      sample: "0"
+    message:
+      description: "Why, in words (C(skipped: <reason>), C(set by Group Policy), the apply error ...)."
+      type: str
+changes_planned:
+  description: Changes the plan holds (one per mechanism batch).
+  returned: when the gather succeeded
+  type: int
+  sample: 3
+changes_applied:
+  description: Changes the host confirmed (0 in check mode and on audit-only hosts).
+  returned: when the gather succeeded
+  type: int
+  sample: 3
+apply_error:
+  description: Why the apply stopped (also shown as a warning); the controls say which settings are in place.
+  returned: when the apply failed
+  type: str
+host_calls:
+  description: Round trips to the host (1 gather, 2 with an apply).
+  returned: always
+  type: int
+  sample: 2
+enforce:
+  description: Whether the host is enforced (C(meddev_enforce)); false for audit-only hosts.
+  returned: when the gather succeeded
+  type: bool
+meddev_host:
+  description: Who and where, for reports grouped by customer and site.
+  returned: when the gather succeeded
+  type: dict
+  contains:
+    customer:
+      description: C(meddev_customer).
+      type: str
+    site:
+      description: C(meddev_site).
+      type: str
+    audit_only:
+      description: True when the host is only read.
+      type: bool
+    cert_validation:
+      description: Whether the WinRM certificate is validated.
+      type: bool
+diff:
+  description: With C(--diff), every setting that changes, old -> new, grouped by control.
+  returned: when changes are planned and diff mode is on
+  type: dict
+msg:
+  description: Counts per status (C(12 compliant, 3 fixed)), or the error.
+  returned: always
+  type: str
 """
 
 import csv
