@@ -29,8 +29,10 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 
 function ConvertTo-ProviderPath {
     # 'HKLM\SOFTWARE\...' -> 'HKLM:\SOFTWARE\...' for the registry provider.
+    # Only HKLM, as the gather reads it (the provider would also take HKCU: the SSH/WinRM user's hive).
     param([string]$Path)
     $hive, $rest = $Path.Split('\', 2)
+    if ($hive -ne 'HKLM') { throw ('registry path {0}: only HKLM is supported (docs/host-contract.md)' -f $Path) }
     '{0}:\{1}' -f $hive, $rest
 }
 

@@ -674,10 +674,13 @@ def gather(host: SimHost, params: dict) -> dict:
 def apply_change(host: SimHost, change: dict) -> None:
     kind = change.get("kind")
     if kind == "set_registry":
+        # One New-ItemProperty per value, as the .ps1: the values before a refused one stay written.
         registry = host.read("registry")
-        for item in change["values"]:
-            _set_registry(registry, item["path"], item["name"], item.get("type"), item.get("value"))
-        host.write("registry", registry)
+        try:
+            for item in change["values"]:
+                _set_registry(registry, item["path"], item["name"], item.get("type"), item.get("value"))
+        finally:
+            host.write("registry", registry)
     elif kind == "apply_secpol":
         _configure(host, change["inf"])
     elif kind == "apply_auditpol":
