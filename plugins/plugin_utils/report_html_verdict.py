@@ -10,12 +10,17 @@ LABELS = {UNREACHABLE: "UNREACHABLE", FAILED: "FAILED", DRIFT: "DRIFT", REVIEW: 
           OK: "OK"}
 
 
+# report.json's gate counts (report.gate) by the names used here
+GATE_COUNTS = {"drift": "enforced_drift", "audit_only_drift": "audit_only_drift", "failed": "failed_controls",
+               "unreachable_hosts": "unreachable_hosts", "failed_hosts": "failed_hosts"}
+
+
 def host_state(host: dict) -> str:
     """The one word the overview shows for a host (a host that could not be judged is never 'ok')."""
     statuses = [c.get("status") for c in host.get("controls") or []]
     if host.get("unreachable"):
         return UNREACHABLE
-    if host.get("errors") or "failed" in statuses or not statuses:
+    if host.get("failed") or host.get("errors") or "failed" in statuses or not statuses:
         return FAILED
     if host.get("audit_only"):
         return AUDIT_ONLY
@@ -46,6 +51,9 @@ def verdict(report: dict) -> dict:
     numbers = counts(report)
     gate = report.get("gate")
     if isinstance(gate, dict) and isinstance(gate.get("passed"), bool):
+        for mine, theirs in GATE_COUNTS.items():  # the gate's own numbers, where it gives them
+            if isinstance(gate.get(theirs), int):
+                numbers[mine] = gate[theirs]
         return {"passed": gate["passed"], "reason": str(gate.get("reason") or ""), **numbers}
     problems = [f"{n} {what}" for n, what in ((numbers["drift"], "drift on enforced hosts"),
                                               (numbers["failed"], "failed controls"),
