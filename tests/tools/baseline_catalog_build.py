@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import json
 import pathlib
 import re
 import sys
@@ -655,7 +656,150 @@ def generate() -> dict:
     return {OUTPUT: render_catalog(result), COVERAGE_DOC: render_coverage(result, overlay)}
 
 
-# -- cis-scan ---------------------------------------------------------------------------------------------------------
+# -- cis-scan: CIS ids from the public CIS-derived ansible-lockdown roles ------------------------------------------------
+LEVEL1_TAGS = {"win10": "level1-corporate-enterprise-environment", "ws2019": "level1-memberserver"}
+LEVEL2_TAGS = {"win10": "level2-high-security-sensitive-data-environment", "ws2019": "level2-memberserver"}
+TASK_NAME = re.compile(r"^(?P<id>\d+(?:\.\d+)+) \| ")
+AUDITPOL_SET = re.compile(r'auditpol /set /subcategory:"(?P<sub>[^"]+)"', re.IGNORECASE)
+
+
+def _walk(node, found: set, guid_names: dict, seen_guids: list, title: str) -> None:
+    """Collect the settings a task body manages, in cis_setting()'s words (lower-case registry paths)."""
+    if isinstance(node, list):
+        for item in node:
+            _walk(item, found, guid_names, seen_guids, title)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        module = str(key).rsplit(".", 1)[-1]
+        if module == "win_regedit" and isinstance(value, dict) and "{{" not in str(value.get("path", "")) \
+                and value.get("name") and "{{" not in str(value["name"]):
+            path = re.sub(r"^HKLM:?\\", lambda _m: "HKLM\\", str(value["path"]), flags=re.IGNORECASE)
+            found.add(f"{path}\\{value['name']}".lower())
+        elif module == "win_security_policy" and isinstance(value, dict):
+            found.add("secpol " + str(value.get("key", "")).lower())
+        elif module == "win_user_right" and isinstance(value, dict):
+            found.add("right " + str(value.get("name", "")).lower())
+        elif module == "win_audit_policy_system" and isinstance(value, dict):
+            found.add("audit " + str(value.get("subcategory", "")).lower())
+        elif module == "win_shell" and isinstance(value, str):
+            for match in AUDITPOL_SET.finditer(value):
+                sub = match["sub"].strip()
+                if sub.startswith("{"):
+                    seen_guids.append((sub.upper(), title))
+                    sub = guid_names.get(sub.upper(), sub)
+                found.add("audit " + sub.lower())
+        else:
+            _walk(value, found, guid_names, seen_guids, title)
+
+
+def _quoted_title(name: str) -> str:
+    """The task name's recommendation text, with the setting and value quoted as CIS titles are."""
+    parts = [p.strip() for p in name.split(" | ")]
+    text = next((p for p in parts[1:] if p.startswith(("Ensure", "Configure"))), parts[-1]).rstrip(".")
+    if text.startswith("Ensure '"):
+        return text
+    match = re.match(r"^Ensure (?P<what>.+?) (?:is|are) set to (?P<value>.+)$", text)
+    return f"Ensure '{match['what']}' is set to '{match['value']}'" if match else text
+
+
+def scan_repo(root: pathlib.Path, bench: str, guid_names: dict, seen_guids: list) -> list:
+    """Every top-level task of the role: {bench, id, title, path, level, settings}."""
+    recs = []
+    task_dirs = {"win10": root / "tasks", "ws2019": root / "tasks" / "ansible_hardening"}
+    for path in sorted(task_dirs[bench].rglob("*.yml")):
+        for task in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            match = TASK_NAME.match(str(task.get("name", ""))) if isinstance(task, dict) else None
+            if not match:
+                continue
+            tags = set(task.get("tags") or [])
+            level = 1 if LEVEL1_TAGS[bench] in tags else 2 if LEVEL2_TAGS[bench] in tags else 0
+            found: set = set()
+            _walk(task, found, guid_names, seen_guids, task["name"])
+            recs.append({"bench": bench, "id": match["id"], "title": _quoted_title(task["name"]),
+                         "path": str(path.relative_to(root)), "level": level, "settings": found})
+    return recs
+
+
+def _match_key(entry: dict) -> str:
+    setting = cis_setting(entry)
+    if entry["mechanism"] == "secpol":
+        return "secpol " + setting.lower()
+    return setting.lower()
+
+
+def scan_and_write(win10: pathlib.Path, ws2019: pathlib.Path) -> int:
+    overlay = load_yaml(OVERLAY)
+    guid_names = {a["guid"].upper(): a["subcategory"] for a in overlay["audit_subcategories"].values()}
+    hand = load_yaml(HAND_CATALOG)["baseline_catalog"]
+    guid_names.update({e["guid"].upper(): e["title"].removeprefix("Audit ") for e in hand if e.get("guid")})
+    seen_guids: list = []
+    recs = scan_repo(win10, "win10", guid_names, seen_guids) + scan_repo(ws2019, "ws2019", guid_names, seen_guids)
+    for guid, title in seen_guids:  # the role's GUID and its task title must name the same subcategory
+        if guid in guid_names and guid_names[guid].lower() not in title.lower().replace("pnp activity", "plug and play events"):
+            print(f"GUID check: {guid} is {guid_names[guid]!r} here, task says {title!r}", file=sys.stderr)
+    result = build(overlay, hand, read_csv(BASELINE_CSV), read_csv(DEFENDER_CSV))
+    table = load_yaml(CIS_TABLE)
+    generated = _generated_keys(CIS_TABLE)
+    hand_rows = {(r["benchmark"], r["id"], r["setting"].lower()) for r in table["recommendations"]
+                 if (r["benchmark"], r["id"]) not in generated}
+    cis, level2, rows = {}, {}, {}
+    for entry in result["entries"]:
+        name = entry["ms_name"].split(":", 1)[1]
+        key = _match_key(entry)
+        for bench in ("win10", "ws2019"):
+            hits = [r for r in recs if r["bench"] == bench and key in r["settings"]]
+            level1 = [r for r in hits if r["level"] == 1 and r["title"].startswith("Ensure '")]
+            if level1:
+                rec = sorted(level1, key=lambda r: [int(x) for x in r["id"].split(".")])[0]
+                if len(level1) > 1:
+                    print(f"{name}: several {bench} L1 ids {[r['id'] for r in level1]}, using {rec['id']}", file=sys.stderr)
+                cis.setdefault(name, {})[bench] = rec["id"]
+                if (bench, rec["id"], cis_setting(entry).lower()) not in hand_rows:  # one row per id and setting
+                    rows[(bench, rec["id"], cis_setting(entry))] = dict(rec, setting=cis_setting(entry))
+            elif any(r["level"] == 2 for r in hits):
+                level2.setdefault(name, {})[bench] = min((r for r in hits if r["level"] == 2),
+                                                         key=lambda r: [int(x) for x in r["id"].split(".")])["id"]
+    _write_block(OVERLAY, yaml.safe_dump({"cis": cis, "cis_level2": level2}, sort_keys=True, width=150,
+                                         default_flow_style=None))
+    lines = []
+    for (bench, rid, _setting), rec in sorted(rows.items(), key=lambda kv: (kv[0][0], [int(x) for x in kv[0][1].split(".")],
+                                                                              kv[0][2])):
+        lines += [f"  - {{benchmark: {bench}, id: {json.dumps(rid)}, path: {rec['path']},",
+                  *_wrap("     title: " + json.dumps(rec["title"]) + ","),
+                  *_wrap("     setting: " + json.dumps(rec["setting"]) + "}")]
+    _write_block(CIS_TABLE, "\n".join(lines) + "\n")
+    print(f"cis-scan: {len(cis)} entries with a Level 1 id, {len(level2)} with Level 2 only, {len(rows)} new table rows")
+    return 0
+
+
+def _wrap(line: str) -> list:
+    """Fold a long double-quoted flow value at spaces (an unescaped break inside double quotes reads as one space)."""
+    out = []
+    while len(line) > MAX_LINE and " " in line[20:MAX_LINE]:
+        cut = line.rindex(" ", 20, MAX_LINE)
+        out.append(line[:cut])
+        line = "       " + line[cut + 1:]
+    return [*out, line]
+
+
+def _generated_keys(path: pathlib.Path) -> set:
+    text = path.read_text(encoding="utf-8")
+    if GEN_BEGIN not in text:
+        return set()
+    block = text[text.index(GEN_BEGIN):text.index(GEN_END)]
+    return set(re.findall(r'benchmark: (\w+), id: "?([\d.]+)"?', block))
+
+
+def _write_block(path: pathlib.Path, body: str) -> None:
+    """Replace (or append) the generated block at the end of a hand-kept YAML file."""
+    text = path.read_text(encoding="utf-8")
+    if GEN_BEGIN in text:
+        text = text[:text.index(GEN_BEGIN)]
+    path.write_text(text.rstrip("\n") + "\n" + GEN_BEGIN + "\n" + body + GEN_END + "\n", encoding="utf-8")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when a generated file is stale")
@@ -665,7 +809,6 @@ def main(argv=None) -> int:
     scan.add_argument("--ws2019", required=True, type=pathlib.Path)
     args = parser.parse_args(argv)
     if args.command == "cis-scan":
-        from baseline_cis_scan import scan_and_write  # noqa: E402 - only for maintainers with the checkouts
         return scan_and_write(args.win10, args.ws2019)
     outputs = generate()
     stale = [path for path, text in outputs.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
