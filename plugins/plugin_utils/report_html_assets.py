@@ -82,6 +82,77 @@ SCRIPT = """
     each('#filters button', function (b) { var s = b.getAttribute('data-filter'); off[s] = keep.indexOf(s) < 0; });
     applyStatus();
   }
+  // A large report carries each host's rows as JSON (controls-data): they become a table when the host
+  // is opened, built with textContent only (the text is data, never markup).
+  var STATUSES = ['compliant', 'drift', 'fixed', 'failed', 'not_applicable', 'manual', 'deferred'];
+  var FOLDED = ['fixed', 'compliant', 'not_applicable'];
+  var COLS = [['c-id', 'control'], ['c-title', 'title'], ['c-status', 'status'], ['c-exp', 'expected'],
+    ['c-act', 'actual'], ['c-src', 'vendor requirement'], ['c-msg', 'message']];
+  var rowsByHost = null;
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+  function controlsTable(rows) {
+    var table = el('table', 'controls'), cols = el('colgroup'), head = el('tr'), thead = el('thead');
+    var body = el('tbody');
+    COLS.forEach(function (c) { cols.appendChild(el('col', c[0])); head.appendChild(el('th', '', c[1])); });
+    thead.appendChild(head);
+    rows.forEach(function (c) {
+      var s = STATUSES.indexOf(c[2]) >= 0 ? c[2] : 'unknown', tr = el('tr', 'ctl ' + s), cell = el('td');
+      var sources = el('td');
+      tr.setAttribute('data-status', s);
+      cell.appendChild(el('code', '', c[0]));
+      tr.appendChild(cell);
+      tr.appendChild(el('td', '', c[1]));
+      cell = el('td');
+      cell.appendChild(el('span', 'badge ' + s, s));
+      tr.appendChild(cell);
+      tr.appendChild(el('td', '', c[3]));
+      tr.appendChild(el('td', '', c[4]));
+      c[5].forEach(function (ident, i) {
+        var a = el('a', 'src', ident);
+        a.setAttribute('href', '#src-' + ident);
+        if (i) { sources.appendChild(document.createTextNode(' ')); }
+        sources.appendChild(a);
+      });
+      tr.appendChild(sources);
+      tr.appendChild(el('td', '', c[6]));
+      if (off[s]) { tr.classList.add('hidden'); }
+      body.appendChild(tr);
+    });
+    table.appendChild(cols);
+    table.appendChild(thead);
+    table.appendChild(body);
+    return table;
+  }
+  function build(host) {
+    var spot = host.querySelector('div.lazy'), name = host.getAttribute('data-host');
+    if (!spot) { return; }
+    if (rowsByHost === null) { rowsByHost = JSON.parse(document.getElementById('controls-data').textContent); }
+    var rows = Object.prototype.hasOwnProperty.call(rowsByHost, name) ? rowsByHost[name] : [];
+    var shown = [], folded = [], counts = {}, frag = document.createDocumentFragment();
+    rows.forEach(function (c) {
+      if (FOLDED.indexOf(c[2]) < 0) { shown.push(c); return; }
+      folded.push(c);
+      counts[c[2]] = (counts[c[2]] || 0) + 1;
+    });
+    if (shown.length) { frag.appendChild(controlsTable(shown)); }
+    if (folded.length) {
+      var details = el('details', 'folded'), words = [];
+      FOLDED.forEach(function (s) { if (counts[s]) { words.push(counts[s] + ' ' + s.replace('_', ' ')); } });
+      details.appendChild(el('summary', '', words.join(', ') + ' (show)'));
+      details.appendChild(controlsTable(folded));
+      frag.appendChild(details);
+    }
+    spot.parentNode.replaceChild(frag, spot);
+  }
+  document.addEventListener('toggle', function (e) {
+    var d = e.target;
+    if (d.open && d.classList && d.classList.contains('host')) { build(d); }
+  }, true);
   // A link to a host (or into a folded table) opens the sections around its target.
   function openTarget() {
     var id = location.hash.slice(1), el = null;

@@ -15,6 +15,7 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import S
 from ansible_collections.meddev.hardening.plugins.plugin_utils.report_html_verdict import LABELS, host_state
 
 FOLDED = ("fixed", "compliant", "not_applicable")  # shown after one click; the rest needs a reader
+TEXT_KEYS = ("id", "title", "status", "expected", "actual", "message")
 CONTROL_HEAD = ('<colgroup><col class="c-id"><col class="c-title"><col class="c-status"><col class="c-exp">'
                 '<col class="c-act"><col class="c-src"><col class="c-msg"></colgroup><thead><tr><th>control</th>'
                 '<th>title</th><th>status</th><th>expected</th><th>actual</th><th>vendor requirement</th>'
@@ -106,7 +107,16 @@ def count_words(counts: dict) -> str:
     return ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts.items() if n)
 
 
-def host_section(name: str, host: dict, used: set, open_: bool) -> str:
+def lazy_row(control: dict, used: set) -> list:
+    """A control row as data: [id, title, status, expected, actual, [source ids], message] (SCRIPT builds it)."""
+    sources = [str(i) for i in control.get("source") or []]
+    used.update(sources)
+    text = [str(control.get(k) if control.get(k) is not None else "") for k in TEXT_KEYS]
+    return [*text[:5], sources, text[5]]
+
+
+def host_section(name: str, host: dict, used: set, open_: bool, lazy: dict | None = None) -> str:
+    """``lazy``: collects the host's rows as data instead of HTML (large reports: tables are built when opened)."""
     controls = [c for c in host.get("controls") or [] if isinstance(c, dict)]
     state = host_state(host)
     counts = summarize(c for c in controls if c.get("status") in STATUSES)
@@ -116,8 +126,12 @@ def host_section(name: str, host: dict, used: set, open_: bool) -> str:
                    'checked (set ansible_winrm_server_cert_validation: validate)</p>')
     shown = [c for c in controls if c.get("status") not in FOLDED]
     folded = sorted((c for c in controls if c.get("status") in FOLDED), key=lambda c: FOLDED.index(c["status"]))
-    body = _table(shown, used) if shown else ""
-    if folded:
+    if lazy is not None and controls:
+        lazy[name] = [lazy_row(c, used) for c in shown + folded]
+        body = f'<div class="lazy" data-host="{esc(name)}">{len(controls)} controls: open to list them</div>'
+    else:
+        body = _table(shown, used) if shown else ""
+    if folded and lazy is None:
         body += (f'<details class="folded"><summary>{esc(count_words({s: counts[s] for s in FOLDED}))} '
                  f'(show)</summary>{_table(folded, used)}</details>')
     if not controls:
