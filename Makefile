@@ -17,16 +17,23 @@ $(VENV)/.dev-deps: $(VENV)/.run-deps requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-## make run: drift check (shows drift), apply, drift check (must be clean), report in reports/.
+## make run: drift check (shows drift), apply, drift check (must be clean); each run prints its summary,
+## ends with its GATE PASSED/FAILED line and the path of its report.html (reports/, MEDDEV_REPORT_DIR).
+REPORTS = $${MEDDEV_REPORT_DIR:-reports}
+# The first drift check may fail on drift (a fresh lab is not compliant); an unreachable or failed host or a
+# failed control stops `make run` before the apply (report.json's gate counts them).
+ONLY_DRIFT = import json, sys; gate = json.load(open(sys.argv[1], encoding="utf-8"))["gate"]; \
+  other = gate["unreachable_hosts"] + gate["failed_hosts"] + gate["failed_controls"]; \
+  print("== drift check failed for more than drift (see GATE FAILED above): stopping ==" if other \
+        else "== drift found, as expected before apply: continuing =="); sys.exit(1 if other else 0)
 run: $(VENV)/.run-deps
-	@test -d .lab || $(MAKE) --no-print-directory lab-reset
+	@test -d inventories/lab/.lab || $(MAKE) --no-print-directory lab-reset
 	@echo "== 1/3 drift check before apply (drift is expected on a fresh lab) =="
-	@$(ANSIBLE_PLAYBOOK) playbooks/drift.yml || echo "== drift found, as expected before apply: continuing =="
+	@$(ANSIBLE_PLAYBOOK) playbooks/drift.yml || $(BIN)/python -c '$(ONLY_DRIFT)' "$(REPORTS)/latest/report.json"
 	@echo "== 2/3 apply =="
 	$(ANSIBLE_PLAYBOOK) playbooks/site.yml
-	@echo "== 3/3 drift check after apply (must be clean) =="
+	@echo "== 3/3 drift check after apply (must be clean); the apply's report: $(REPORTS)/$$(readlink $(REPORTS)/latest)/report.html =="
 	$(ANSIBLE_PLAYBOOK) playbooks/drift.yml
-	@echo "Report: reports/latest/report.json"
 
 lab-reset: $(VENV)/.run-deps
 	$(ANSIBLE_PLAYBOOK) playbooks/lab_reset.yml

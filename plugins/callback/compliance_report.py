@@ -67,7 +67,7 @@ from ansible.plugins.callback import CallbackBase
 from ansible.template import Templar
 
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import ArgumentError, as_bool
-from ansible_collections.meddev.hardening.plugins.plugin_utils import report, report_formats
+from ansible_collections.meddev.hardening.plugins.plugin_utils import report, report_formats, report_html
 from ansible_collections.meddev.hardening.plugins.plugin_utils.version import collection_version
 
 GATES = frozenset(("assert", "ansible.builtin.assert", "ansible.legacy.assert"))
@@ -165,8 +165,10 @@ class CallbackModule(CallbackBase):
         report_dir = self.get_option("report_dir")
         previous_name, previous = report.previous_report(report_dir, inventory)
         data["since_last_run"] = report.since_last_run(data, previous, previous_name)
+        history = report_html.load_history(report_dir, inventory, before=data["generated"])  # the drift trend
         folder = report.write(data, report_dir, {"junit.xml": report_formats.junit(data),
-                                                 "report.html": report_formats.render_html(data)}, self.file_mode)
+                                                 "report.html": report_formats.render_html(data, history)},
+                              self.file_mode)
         keep = int(self.get_option("keep") or 0)
         notes = [f"report retention: removed old run {name} (keep={keep})" for name in report.prune(report_dir, keep)]
         for line in report.summary_lines(data, folder, notes):

@@ -347,7 +347,7 @@ def summary_lines(report: dict, path=None, notes=()) -> list:
     where = shown_path(path) if path else None
     lines = [f"meddev.hardening {report['mode']} report" + (f": {where}/report.json" if where else "")]
     lines += _table(report)
-    legend = "round trips: calls to the host (one WinRM round trip each on a real host)"
+    legend = "round trips: calls to the host (a WinRM round trip each)"
     if any(h.get("audit_only") and _count(h, "drift") for h in report["hosts"].values()):
         legend += "; drift*: on an audit-only host, reported, never changed"
     lines.append(legend)
