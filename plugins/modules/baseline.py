@@ -326,8 +326,12 @@ def _registry_state(host: SimHost, requested: list) -> tuple:
         if name is None:
             continue
         kind, value = registry_entry(key[name], f"{item['path']}\\{item['name']}")
-        values.setdefault(item["path"], {})[item["name"]] = value
-        kinds.setdefault(item["path"], {})[item["name"]] = kind
+        # The .ps1 collects into PowerShell hashtables, whose keys compare case-insensitively: two catalog
+        # spellings of one key (LanmanServer, LanManServer) land under the first one seen.
+        path = _find(values, item["path"]) or item["path"]
+        label = _find(values.get(path, {}), item["name"]) or item["name"]
+        values.setdefault(path, {})[label] = value
+        kinds.setdefault(path, {})[label] = kind
     return values, kinds
 
 

@@ -289,3 +289,15 @@ def test_the_ps1_never_fails_the_gather_on_group_policy():
     for cls in ("RSOP_RegistryPolicySetting", "RSOP_RegistryValue", "RSOP_SecuritySettingNumeric",
                 "RSOP_SecuritySettingBoolean", "RSOP_SecuritySettingString", "RSOP_UserPrivilegeRight"):
         assert f"'{cls}'" in body
+
+
+def test_two_spellings_of_one_key_are_gathered_under_the_first_as_the_ps1_hashtables_do(host):
+    registry = host.read("registry")
+    registry["HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters"] = {"SMB1": 0, "AutoDisconnect": 15}
+    host.write("registry", registry)
+    first, second = ("HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters",
+                     "HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanManServer\\Parameters")
+    state = gather(host, [(first, "SMB1"), (second, "AutoDisconnect"), (second, "smb1")])
+    assert state["registry"] == {first: {"SMB1": 0, "AutoDisconnect": 15}}
+    assert state["registry_kinds"] == {first: {"SMB1": "dword", "AutoDisconnect": "dword"}}
+    assert "$values = @{}" in PS1 and "$values[$item.path][$item.name] = $entry.value" in PS1
