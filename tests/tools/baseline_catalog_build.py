@@ -411,7 +411,8 @@ def build_row(row: dict, overlay: dict, defender: bool) -> list:
     category = row["Category"]
     if category in ("Registry", "Security Options", "SecuredCore") and row["Registry Key"]:
         fix = overlay.get("registry_corrections", {}).get(name, {})
-        kind = REG_TYPES[row["Registry Value Type"]]
+        reg_type = overlay.get("type_corrections", {}).get(name, {}).get("type", row["Registry Value Type"])
+        kind = REG_TYPES[reg_type]
         entry = dict(base, mechanism="registry" if category != "Security Options" else "secopt",
                      path=fix.get("path", reg_path(row["Registry Key"])), name=row["Registry Value"], type=kind)
         return [_with_values(entry, row, kind, defender)]
@@ -682,6 +683,11 @@ def render_coverage(result: dict, overlay: dict) -> str:
               "the documented location.", "", "| entry | CSV key | catalog key | source |", "|---|---|---|---|"]
     for name, fix in sorted(overlay.get("registry_corrections", {}).items()):
         lines.append(f"| MS-{name} | `{fix['csv_path']}` | `{fix['path']}` | {' '.join(fix['source'].split())} |")
+    lines += ["", "## Type corrections", "",
+              "Rows whose CSV registry type disagrees with the Group Policy template that writes the value:", "",
+              "| entry | CSV type | catalog type | source |", "|---|---|---|---|"]
+    for name, fix in sorted(overlay.get("type_corrections", {}).items()):
+        lines.append(f"| MS-{name} | REG_DWORD | {fix['type']} | {fix['source']} |")
     lines += ["", "## Availability by OS build", "",
               "`min_build` is set where Microsoft documents the first build that has the setting:", "",
               "| entry | min_build | source |", "|---|---|---|"]

@@ -288,3 +288,13 @@ def test_profiles_follow_the_csv_columns():
     assert set(by_id("MS-EnabledNTPClient")["values"]) == {"workgroup"}
     assert set(by_id("MS-FirewallDomainProfileLogDroppedPackets")["values"]) == {"member_server"}
     assert set(by_id("MS-ASRBlockAbuseOfExploitedVulnerableSignedDrivers")["values"]) == {"workgroup", "member_server"}
+
+
+def test_asr_rule_states_are_written_as_the_strings_the_admx_defines():
+    """windowsdefender.admx stores each ASR rule state as REG_SZ; the CSV says REG_DWORD, which Defender would not
+    read as the policy (and the check would then pass on the value we wrote ourselves)."""
+    rules = [e for e in CATALOG if e.get("path", "").endswith("\\ASR\\Rules")]
+    assert len(rules) == 19
+    for entry in rules:
+        assert entry["type"] == "string" and all(v in ("0", "1", "2", "6") for v in entry["values"].values())
+    assert by_id("MS-AttackSurfaceReductionRules")["type"] == "dword"
