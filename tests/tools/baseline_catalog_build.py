@@ -533,7 +533,8 @@ def _decorate(entry: dict, overlay: dict, name: str) -> None:
     if guard:
         entry["management_guard"] = guard["guard"]
     if name in overlay.get("report_only", {}):
-        entry["report_only"] = True
+        entry["report_only"] = True  # in every profile it expects something of, with the CSV's empty default
+        entry["values"] = {profile: "" for profile in entry["expect"]}
     build_min = overlay.get("min_build", {}).get(name)
     if build_min:
         entry["min_build"] = build_min["build"]
