@@ -12,7 +12,8 @@ import json
 
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import STATUSES, summarize
 from ansible_collections.meddev.hardening.plugins.plugin_utils.report_html_assets import CSP, SCRIPT, STYLE
-from ansible_collections.meddev.hardening.plugins.plugin_utils.report_html_hosts import esc, host_section
+from ansible_collections.meddev.hardening.plugins.plugin_utils.report_html_controls import esc
+from ansible_collections.meddev.hardening.plugins.plugin_utils.report_html_hosts import host_section
 from ansible_collections.meddev.hardening.plugins.plugin_utils.report_html_trend import load_history, trend_svg
 from ansible_collections.meddev.hardening.plugins.plugin_utils.report_html_verdict import (
     HOST_STATES,

@@ -19,7 +19,7 @@ h4{margin:10px 0 4px} .meta{color:#556;margin:4px 0} code{font-size:12px}
 table{border-collapse:collapse;width:100%;margin:6px 0 10px;table-layout:fixed}
 th,td{border:1px solid #dde3ea;padding:3px 6px;vertical-align:top;text-align:left;overflow-wrap:anywhere}
 th{background:#f3f6f9}
-.c-id{width:13%} .c-title{width:19%} .c-status{width:8.5%} .c-exp{width:17%} .c-act{width:15%} .c-src{width:9%}
+.c-id{width:16%} .c-title{width:18%} .c-status{width:8%} .c-exp{width:16%} .c-act{width:14%} .c-src{width:8.5%}
 .findings{font-size:13px} .findings small{display:block;color:#556}
 .findings td:first-child{white-space:nowrap}
 .f-time{width:13.5%} .f-client{width:9%} .f-req{width:16%} .f-query{width:18%} .f-agent{width:13%} .f-status{width:5%}
@@ -42,6 +42,8 @@ button.badge{cursor:pointer;padding:1px 8px} .badge b{margin-left:4px}
 details.host{border:1px solid #dde3ea;border-radius:4px;margin:6px 0;padding:4px 8px}
 details.host>summary{cursor:pointer;padding:2px 0} details.host>summary small{color:#556;margin-left:6px}
 details.folded>summary{cursor:pointer;color:#345;margin:2px 0 8px}
+details.family{margin:2px 0 2px 4px} details.family>summary{cursor:pointer;font-weight:600;margin:4px 0}
+table.controls{font-size:13px}
 #overview-box{max-height:70vh;overflow:auto;border:1px solid #dde3ea}
 #overview{margin:0} #overview th{position:sticky;top:0;cursor:pointer;user-select:none}
 #overview th[aria-sort=ascending]::after{content:" \\25B2"} #overview th[aria-sort=descending]::after{content:" \\25BC"}
@@ -132,21 +134,25 @@ SCRIPT = """
     var spot = host.querySelector('div.lazy'), name = host.getAttribute('data-host');
     if (!spot) { return; }
     if (rowsByHost === null) { rowsByHost = JSON.parse(document.getElementById('controls-data').textContent); }
-    var rows = Object.prototype.hasOwnProperty.call(rowsByHost, name) ? rowsByHost[name] : [];
-    var shown = [], folded = [], counts = {}, frag = document.createDocumentFragment();
-    rows.forEach(function (c) {
-      if (FOLDED.indexOf(c[2]) < 0) { shown.push(c); return; }
-      folded.push(c);
-      counts[c[2]] = (counts[c[2]] || 0) + 1;
+    var groups = Object.prototype.hasOwnProperty.call(rowsByHost, name) ? rowsByHost[name] : [];
+    var frag = document.createDocumentFragment();
+    groups.forEach(function (g) {  // [summary, open, problem rows, folded rows]: as report_html_controls.families
+      var family = el('details', 'family'), problems = g[2], folded = g[3];
+      if (g[1]) { family.setAttribute('open', ''); }
+      family.appendChild(el('summary', '', g[0]));
+      if (problems.length) { family.appendChild(controlsTable(problems)); }
+      if (folded.length && problems.length) {
+        var counts = {}, words = [], inner = el('details', 'folded');
+        folded.forEach(function (c) { counts[c[2]] = (counts[c[2]] || 0) + 1; });
+        FOLDED.forEach(function (s) { if (counts[s]) { words.push(counts[s] + ' ' + s.replace('_', ' ')); } });
+        inner.appendChild(el('summary', '', words.join(', ') + ' (show)'));
+        inner.appendChild(controlsTable(folded));
+        family.appendChild(inner);
+      } else if (folded.length) {
+        family.appendChild(controlsTable(folded));
+      }
+      frag.appendChild(family);
     });
-    if (shown.length) { frag.appendChild(controlsTable(shown)); }
-    if (folded.length) {
-      var details = el('details', 'folded'), words = [];
-      FOLDED.forEach(function (s) { if (counts[s]) { words.push(counts[s] + ' ' + s.replace('_', ' ')); } });
-      details.appendChild(el('summary', '', words.join(', ') + ' (show)'));
-      details.appendChild(controlsTable(folded));
-      frag.appendChild(details);
-    }
     spot.parentNode.replaceChild(frag, spot);
   }
   document.addEventListener('toggle', function (e) {

@@ -68,7 +68,8 @@ def fleet(hosts=3, audit_only=(), unreachable=(), errors=(), statuses=MIXED):
             rec.hosts[name].update(meta)
             continue
         rec.add_result(name, {"host_calls": 2, "meddev_host": meta,
-                              "controls": [control(f"C-{i}", s) for i, s in enumerate(statuses)]})
+                              "controls": [control(*s.split(":")) if ":" in s else control(f"C-{i}", s)
+                                           for i, s in enumerate(statuses)]})
     return rec.build("check", generated="2026-11-23T10:00:00Z", inventory=["inv"])
 
 
@@ -110,15 +111,35 @@ def test_unreachable_and_failed_hosts_show_customer_site_and_a_badge_never_an_em
     assert verdict(data)["passed"] is False and "1 unreachable hosts, 1 hosts that failed" in verdict(data)["reason"]
 
 
+def folded_away(row) -> bool:
+    """Inside a closed <details> (below its host's section): one click away."""
+    return any(tag == "details" and "open" not in attrs and "host" not in attrs.get("class", "")
+               for tag, attrs in row[2])
+
+
+def ctl_rows(tree):
+    return [r for r in tree.elements if r[0] == "tr" and "ctl" in classes(r)]
+
+
 def test_compliant_fixed_and_not_applicable_rows_are_folded_problems_are_not():
     tree = Tree(report_html.render_html(fleet(statuses=("drift", "failed", "manual", "compliant", "fixed",
-                                                        "not_applicable"))))
-    rows = [r for r in tree.elements if r[0] == "tr" and "ctl" in classes(r)]
-    assert len(rows) == 3 * 6
+                                                        "not_applicable", "FW-A:compliant"))))
+    rows = ctl_rows(tree)
+    assert len(rows) == 3 * 7
     for row in rows:
-        folded = any(tag == "details" and "folded" in (attrs.get("class") or "") for tag, attrs in row[2])
-        assert folded == (row[1]["data-status"] in ("compliant", "fixed", "not_applicable")), row
-    assert all("open" not in d[1] for d in tree.find("details", **{"class": "folded"}))
+        assert folded_away(row) == (row[1]["data-status"] in ("compliant", "fixed", "not_applicable")), row
+
+
+def test_controls_are_grouped_by_family_and_a_family_with_many_problems_starts_folded():
+    statuses = ["FW-A:drift", "FW-B:compliant", "BL-A:compliant"] + [f"MS-{i}:drift" for i in range(21)]
+    page = report_html.render_html(fleet(hosts=1, statuses=statuses))
+    tree = Tree(page)
+    summaries = re.findall(r'<details class="family"( open)?><summary>([^<]*)</summary>', page)
+    assert summaries == [(" open", "Firewall: 1 drift, 1 compliant"), ("", "Hardening baseline: 1 compliant"),
+                         ("", "Microsoft security baseline: 21 drift")]
+    shown = [r[1]["data-status"] for r in ctl_rows(tree) if not folded_away(r)]
+    assert shown == ["drift"]  # FW-A; the 21 MS drift rows are one click away, counted in their summary
+    assert len(ctl_rows(tree)) == 24
 
 
 def test_few_hosts_open_many_hosts_folded():
