@@ -78,6 +78,7 @@ def _state(gathered: dict) -> dict:
     gpo = gathered.get("gpo") or {}
     return {
         "registry": _lower_registry(gathered.get("registry")),
+        "kinds": _lower_registry(gathered.get("registry_kinds")),
         # secedit quotes text values (NewAdministratorName = "Administrator"); numbers are bare
         "secpol": {k: v[1:-1] if len(v) > 1 and v[0] == v[-1] == '"' else v
                    for k, v in inf.get("System Access", {}).items()},
@@ -166,6 +167,9 @@ def _judge(entry: Entry, state: dict, batches: dict) -> tuple:
             return control(COMPLIANT, "set by Group Policy"), []
         return control(MANUAL, f"set by Group Policy: {_shown(entry, by_gpo)}; change it in the GPO"), []
     ok = predicates.holds(expect, current)
+    kind = _wrong_kind(entry, state, key) if family == "registry" and current is not ABSENT else ""
+    if kind:  # a REG_SZ "1" where Windows reads a REG_DWORD is ignored by the component: drift
+        ok, actual_text = False, f"{actual_text} ({kind}, expected {_kind(entry)})"
     if entry.report_only and entry.spec.get("values") is not None:
         return control(COMPLIANT if ok else MANUAL, "" if ok else
                        f"no value to set: choose one for this site in baseline_values[{entry.id}]"), []
@@ -175,15 +179,25 @@ def _judge(entry: Entry, state: dict, batches: dict) -> tuple:
     return control(DRIFT), [(setting, _shown(entry, current), _shown(entry, entry.value))]
 
 
+def _kind(entry: Entry) -> str:
+    kind = entry.spec.get("type", "str")
+    return REGISTRY_KIND.get(kind, kind)
+
+
+def _wrong_kind(entry: Entry, state: dict, key: tuple) -> str:
+    """The host's registry type when it is not the catalog's ('' when it is, or the host did not say)."""
+    found = state["kinds"].get(key[0], {}).get(key[1])
+    return found if found and found != _kind(entry) else ""
+
+
 def _batch(entry: Entry, batches: dict) -> None:
     spec = entry.spec
     if entry.mechanism == "registry":
-        kind = REGISTRY_KIND.get(spec.get("type", "str"), spec.get("type", "str"))
+        kind = _kind(entry)
         value = list(entry.value) if isinstance(entry.value, tuple) else entry.value
         batches["registry"].append({"path": spec["path"], "name": spec["name"], "type": kind, "value": value})
     elif entry.mechanism == "secopt":
-        kind = REGISTRY_KIND.get(spec.get("type", "str"), spec.get("type", "str"))
-        batches["secopt"].append(inf_registry_line(spec["path"], spec["name"], kind, entry.value))
+        batches["secopt"].append(inf_registry_line(spec["path"], spec["name"], _kind(entry), entry.value))
     elif entry.mechanism == "secpol":
         value = entry.value
         batches["secpol"][spec["key"]] = int(value) if isinstance(value, (bool, int)) else f'"{value}"'

@@ -256,8 +256,6 @@ def test_gather_plan_apply_gather_makes_every_type_a_right_and_a_security_option
                                             "M": "multi_string", "B": "binary"}
 
 
-@pytest.mark.xfail(strict=True, reason="planner (lead): registry_kinds not compared yet; a REG_SZ '1' passes "
-                                      "for a REG_DWORD 1, which Windows components reading a DWORD ignore")
 def test_a_value_of_the_wrong_registry_type_is_drift(host):
     registry = host.read("registry")
     registry[KEY] = {"D": "1"}
