@@ -525,6 +525,11 @@ def _decorate(entry: dict, overlay: dict, name: str) -> None:
     if level2 and not parts:
         cited = (f"{BENCHMARK_TITLES[b]} {i}" for b, i in sorted(level2.items()))
         entry["cis_note"] = "Level 2 only: " + "; ".join(cited)
+    manual = (overlay.get("cis_not_ensure") or {}).get(name)
+    if manual and not parts:
+        cited = (f"{BENCHMARK_TITLES[b]} {i}" for b, i in sorted(manual.items()))
+        entry["cis_note"] = ("Level 1 'Configure ...' recommendation (a site-specific value, not a check): "
+                             + "; ".join(cited))
     if entry["mechanism"] == "registry" and "\\windowsfirewall\\" in entry["path"].lower() \
             and not entry["path"].lower().endswith("\\logging") and entry["name"].lower() in FIREWALL_DELEGATED:
         entry["delegate"] = "firewall"
@@ -762,8 +767,12 @@ def _quoted_title(name: str) -> str:
     text = next((p for p in parts[1:] if p.startswith(("Ensure", "Configure"))), parts[-1]).rstrip(".")
     if text.startswith("Ensure '"):
         return text
-    match = re.match(r"^Ensure (?P<what>.+?) (?:is|are) set to (?P<value>.+)$", text)
-    return f"Ensure '{match['what']}' is set to '{match['value']}'" if match else text
+    match = re.match(r"^Ensure (?P<what>.+?) (?P<verb>(?:is|are) set to|to include) (?P<value>.+)$", text)
+    if match:
+        verb = "is set to" if match["verb"].endswith("set to") else "to include"
+        return f"Ensure '{match['what']}' {verb} '{match['value']}'"
+    match = re.match(r"^Configure (?P<what>.+)$", text)
+    return f"Configure '{match['what']}'" if match else text
 
 
 def scan_repo(root: pathlib.Path, bench: str, guid_names: dict, seen_guids: list) -> list:
@@ -807,7 +816,7 @@ def scan_and_write(win10: pathlib.Path, ws2019: pathlib.Path) -> int:
     generated = _generated_keys(CIS_TABLE)
     hand_rows = {(r["benchmark"], r["id"], r["setting"].lower()) for r in table["recommendations"]
                  if (r["benchmark"], r["id"]) not in generated}
-    cis, level2, rows = {}, {}, {}
+    cis, level2, other, rows = {}, {}, {}, {}
     for entry in result["entries"]:
         name = entry["ms_name"].split(":", 1)[1]
         key = _match_key(entry)
@@ -822,10 +831,14 @@ def scan_and_write(win10: pathlib.Path, ws2019: pathlib.Path) -> int:
                 cis.setdefault(name, {})[bench] = rec["id"]
                 if (bench, rec["id"], cis_setting(entry).lower()) not in hand_rows:  # one row per id and setting
                     rows[(bench, rec["id"], cis_setting(entry))] = dict(rec, setting=cis_setting(entry))
+            elif any(r["level"] == 1 for r in hits):  # e.g. "Configure 'Accounts: Rename ...'": no "Ensure" title
+                other.setdefault(name, {})[bench] = min((r for r in hits if r["level"] == 1),
+                                                        key=lambda r: [int(x) for x in r["id"].split(".")])["id"]
             elif any(r["level"] == 2 for r in hits):
                 level2.setdefault(name, {})[bench] = min((r for r in hits if r["level"] == 2),
                                                          key=lambda r: [int(x) for x in r["id"].split(".")])["id"]
-    _write_block(OVERLAY, yaml.safe_dump({"cis": cis, "cis_level2": level2}, sort_keys=True, width=150,
+    _write_block(OVERLAY, yaml.safe_dump({"cis": cis, "cis_level2": level2, "cis_not_ensure": other}, sort_keys=True,
+                                         width=150,
                                          default_flow_style=None))
     lines = []
     def row_order(item):
