@@ -51,7 +51,8 @@ options:
       - The default lets the CI job, the web server or the colleague who reads the reports read
         them; they hold host names and settings, no secrets (those are C(no_log)). Set C(0600) to
         keep them to the user who runs Ansible.
-      - Owner read and write are required; execute bits are refused.
+      - Owner read and write are required and execute bits are refused; with such a value the run
+        warns and writes its reports C(0600).
     type: str
     default: "0644"
     env:
@@ -62,7 +63,7 @@ options:
 """
 
 from ansible import context
-from ansible.errors import AnsibleError, AnsibleOptionsError
+from ansible.errors import AnsibleError
 from ansible.plugins.callback import CallbackBase
 from ansible.template import Templar
 
@@ -88,13 +89,19 @@ class CallbackModule(CallbackBase):
         self.play = None
         self.host_objects = {}
         self.file_mode = report.FILE_MODE
+        self.notes = []
 
     def set_options(self, task_keys=None, var_options=None, direct=None):
         super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
-        try:  # a wrong mode stops the run before any host is touched, not after the report is due
+        # Ansible only warns when a callback fails to load and runs on without it: a wrong mode must not
+        # cost the report, so it is written private (0600) and the summary says why.
+        self.notes = []
+        try:
             self.file_mode = report.parse_file_mode(self.get_option("file_mode"))
         except ValueError as error:
-            raise AnsibleOptionsError(f"meddev.hardening.compliance_report {error}") from error
+            self.file_mode = 0o600
+            self.notes.append(f"WARNING meddev.hardening.compliance_report {error}; this run's reports are 0600")
+            self._display.warning(self.notes[-1])
 
     def v2_playbook_on_start(self, playbook):
         self.playbook = getattr(playbook, "_file_name", "") or ""
@@ -170,6 +177,7 @@ class CallbackModule(CallbackBase):
                                                  "report.html": report_formats.render_html(data, history)},
                               self.file_mode)
         keep = int(self.get_option("keep") or 0)
-        notes = [f"report retention: removed old run {name} (keep={keep})" for name in report.prune(report_dir, keep)]
+        notes = self.notes + [f"report retention: removed old run {name} (keep={keep})"
+                              for name in report.prune(report_dir, keep)]
         for line in report.summary_lines(data, folder, notes):
             self._display.display(line)

@@ -8,7 +8,9 @@ import xml.etree.ElementTree as ET
 
 import jsonschema
 import pytest
+import yaml
 
+from ansible_collections.meddev.hardening.plugins.callback import compliance_report
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import STATUSES
 from ansible_collections.meddev.hardening.plugins.plugin_utils import report, report_junit
 
@@ -216,3 +218,12 @@ def test_the_summary_sample_in_docs_report_md_is_what_summary_lines_prints():
     host(rec, "lrm-miseq-01", controls("FW", compliant=39, not_applicable=8, manual=1), calls=4)
     data = rec.build("check", generated="2026-11-23T12:00:00Z")
     assert report.summary_lines(data, "reports/20261123T120000Z") == sample
+
+
+def test_the_callback_doc_names_all_three_outputs_and_its_options():
+    doc = yaml.safe_load(compliance_report.DOCUMENTATION)
+    text = " ".join(doc["description"])
+    for name in ("report.json", "junit.xml", "report.html", "GATE PASSED", "GATE FAILED"):
+        assert name in text, name
+    assert set(doc["options"]) == {"report_dir", "keep", "file_mode"}
+    assert doc["options"]["file_mode"]["default"] == "0644"
