@@ -167,7 +167,10 @@ SCRIPT = """
   }
   window.addEventListener('hashchange', openTarget);
   openTarget();
-  window.addEventListener('beforeprint', function () { each('details', function (d) { d.open = true; }); });
+  window.addEventListener('beforeprint', function () {  // toggle events come too late for the printout
+    each('details.host', build);
+    each('details', function (d) { d.open = true; });
+  });
   // The vendor text of an SRC link, as a tooltip, from its one footnote.
   document.addEventListener('mouseover', function (e) {
     var a = e.target;
