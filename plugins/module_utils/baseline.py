@@ -192,7 +192,9 @@ def _wrong_kind(entry: Entry, state: dict, key: tuple) -> str:
 
 def _batch(entry: Entry, batches: dict) -> None:
     spec = entry.spec
-    if entry.mechanism == "registry":
+    # A binary security option goes through the registry: its [Registry Values] text form (type 3) is not
+    # documented well enough to write blind, and both end in the same registry value.
+    if entry.mechanism == "registry" or (entry.mechanism == "secopt" and _kind(entry) == "binary"):
         kind = _kind(entry)
         value = list(entry.value) if isinstance(entry.value, tuple) else entry.value
         batches["registry"].append({"path": spec["path"], "name": spec["name"], "type": kind, "value": value})
@@ -218,8 +220,10 @@ WHAT = {"registry": "registry values",
         "auditpol": "advanced audit policy (auditpol /restore)", "service": "services"}
 
 
-def _group(mechanism: str) -> str:
-    return "secedit" if mechanism in SECEDIT else mechanism
+def _group(entry: Entry) -> str:
+    if entry.mechanism == "secopt" and _kind(entry) == "binary":
+        return "registry"
+    return "secedit" if entry.mechanism in SECEDIT else entry.mechanism
 
 
 def plan(desired: Desired, gathered: dict) -> Plan:
@@ -245,8 +249,8 @@ def plan(desired: Desired, gathered: dict) -> Plan:
             control, lines = _judge(entry, state, batches)
             controls.append(control)
             if control.status == DRIFT:
-                ids[_group(entry.mechanism)].append(control.id)
-                settings[_group(entry.mechanism)].append((control.id, control.title, lines))
+                ids[_group(entry)].append(control.id)
+                settings[_group(entry)].append((control.id, control.title, lines))
     controls += _profile_check(desired, gathered)
     _lockout_pair(batches, desired)
     changes = []

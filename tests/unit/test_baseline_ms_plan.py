@@ -214,3 +214,24 @@ def test_diff_lists_user_rights_and_security_options_old_to_new():
     text = plan_of().diff("Windows baseline")[-1]["prepared"]
     assert "  SeDebugPrivilege: *S-1-5-32-544, *S-1-5-32-545 \u2192 *S-1-5-32-544\n" in text
     assert f"  {LSA}\\LmCompatibilityLevel: 3 \u2192 5\n" in text
+
+
+def test_a_binary_security_option_is_written_through_the_registry_not_the_template():
+    binary = {"id": "MS-FullPrivilegeAuditing", "title": "Audit the use of Backup and Restore privilege",
+              "ms_name": "M:FPA", "source": ["SRC-PMR-2"], "mechanism": "secopt", "type": "binary",
+              "path": LSA, "name": "FullPrivilegeAuditing", "values": {"workgroup": "00", "member_server": "00"}}
+    desired = baseline.validate({"catalog": [*CATALOG, binary]}, "baseline_")
+    plan = baseline.plan(desired, gathered(registry={LSA: {"LmCompatibilityLevel": 5, "FullPrivilegeAuditing": "01"}},
+                                           registry_kinds={LSA: {"FullPrivilegeAuditing": "binary"}}))
+    registry = next(c for c in plan.changes if c.kind == "set_registry")
+    assert {"path": LSA, "name": "FullPrivilegeAuditing", "type": "binary", "value": "00"} in registry.params["values"]
+    assert "MS-FullPrivilegeAuditing" in registry.controls
+    secedit = next(c for c in plan.changes if c.kind == "apply_secpol")
+    assert "FullPrivilegeAuditing" not in secedit.params["inf"]
+
+
+def test_a_registry_value_of_another_type_is_drift_even_when_it_reads_the_same():
+    controls, _desired = run(gathered(registry={LSA: {"LmCompatibilityLevel": "5"}},
+                                      registry_kinds={LSA: {"LmCompatibilityLevel": "string"}}))
+    assert controls["MS-LmCompat"].status == "drift"
+    assert "(string, expected dword)" in controls["MS-LmCompat"].actual
