@@ -326,7 +326,7 @@ def _problem_lines(report: dict) -> list:
     audit = sorted(((n, _count(h, "drift")) for n, h in hosts.items() if h.get("audit_only") and _count(h, "drift")),
                    key=lambda item: (-item[1], item[0]))
     if audit:
-        lines.append(f"  AUDIT-ONLY {sum(k for _, k in audit)} drift* on {_plural(len(audit), 'host')} "
+        lines.append(f"  AUDIT-ONLY {sum(k for _name, k in audit)} drift* on {_plural(len(audit), 'host')} "
                      f"({_names([f'{n} {k}' for n, k in audit])}): the vendor's to fix; see report.html")
     for name, host in hosts.items():
         if host.get("cert_validation") is False:
