@@ -93,8 +93,8 @@ def test_every_baseline_setting_has_a_documented_default_for_both_bases():
 
 def test_every_documented_row_is_what_the_base_holds(bases):
     mismatches = []
-    for setting, key, name, *values, _source in doc_rows():
-        key, name = unquote(key), unquote(name)
+    for setting, key_cell, name_cell, *values, _source in doc_rows():
+        key, name = unquote(key_cell), unquote(name_cell)
         if key.startswith("(none"):
             continue
         for side, column in COLUMNS.items():
@@ -133,7 +133,8 @@ def test_the_bases_differ_where_windows_differs(bases):
     assert (ltsb["hotfixes"]["os_build"], server["hotfixes"]["os_build"]) == (14393, 17763)
     access = [b["secpol"]["System Access"]["EnableAdminAccount"] for b in (ltsb, server)]
     assert access == ["0", "1"]  # the built-in Administrator is enabled on a stand-alone server only
-    smb1 = [base_value(b, "HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters", "SMB1") for b in (ltsb, server)]
+    lanman_server = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters"
+    smb1 = [base_value(b, lanman_server, "SMB1") for b in (ltsb, server)]
     assert smb1 == [1, ABSENT]  # SMBv1 is not installed on a clean Server 2019
     assert "WMPNetworkSvc" in ltsb["services"] and "WMPNetworkSvc" not in server["services"]
 
@@ -156,10 +157,10 @@ def test_the_twin_gathers_each_base_as_documented(tmp_path, side):
     state = twin.gather(host, {"registry_values": [{"path": k, "name": n} for k, n, _v in registry], "services": []})
     assert host_schema.check_state("baseline", state) == []
     got = {(k.lower(), n.lower()): v for k, names in state["registry"].items() for n, v in names.items()}
-    for key, name, expected in registry:
+    for key, name, documented in registry:
         value = got.get((key.lower(), name.lower()), ABSENT)
-        if isinstance(expected, dict):  # typed in the base, plain in the gather (binary as hex)
-            expected = expected["value"]
+        # typed in the base ({kind, value}), plain in the gather (binary as hex)
+        expected = documented["value"] if isinstance(documented, dict) else documented
         assert value == expected, (key, name)
     inf = parse_inf(state["secpol_inf"])
     assert inf["System Access"] == profile["state"]["secpol"]["System Access"]
