@@ -101,13 +101,33 @@ def _footnotes(used: set) -> str:
     return f'<section id="sources"><h2>Vendor requirements quoted above</h2><ul>{items}</ul></section>' if items else ""
 
 
+def _interned(lazy: dict) -> dict:
+    """{"strings": [...], "hosts": {host: families}} with every text replaced by its index in "strings":
+    a fleet repeats the same ids, titles and messages on every host."""
+    strings, index = [], {}
+
+    def ref(text):
+        if text not in index:
+            index[text] = len(strings)
+            strings.append(text)
+        return index[text]
+
+    def row(r):
+        return [*(ref(t) for t in r[:5]), [ref(s) for s in r[5]], ref(r[6])]
+
+    hosts = {name: [[ref(summary), open_, [row(r) for r in problems], [row(r) for r in folded]]
+                    for summary, open_, problems, folded in families]
+             for name, families in lazy.items()}
+    return {"strings": strings, "hosts": hosts}
+
+
 def _data_block(lazy: dict | None) -> str:
     """The rows of a large report as JSON in a data block (never run; CSP does not apply to it): building
     30,000 rows only when their host is opened keeps a 500-host page fast. ``<``, ``>``, ``&`` are written
     as JSON escapes, so no text in it can close the element."""
     if not lazy:
         return ""
-    text = json.dumps(lazy, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(_interned(lazy), ensure_ascii=False, separators=(",", ":"))
     text = text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
     return f'<script type="application/json" id="controls-data">{text}</script>'
 

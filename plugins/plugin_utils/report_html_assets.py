@@ -134,12 +134,14 @@ SCRIPT = """
     var spot = host.querySelector('div.lazy'), name = host.getAttribute('data-host');
     if (!spot) { return; }
     if (rowsByHost === null) { rowsByHost = JSON.parse(document.getElementById('controls-data').textContent); }
-    var groups = Object.prototype.hasOwnProperty.call(rowsByHost, name) ? rowsByHost[name] : [];
-    var frag = document.createDocumentFragment();
+    var strings = rowsByHost.strings, hosts = rowsByHost.hosts, frag = document.createDocumentFragment();
+    var groups = Object.prototype.hasOwnProperty.call(hosts, name) ? hosts[name] : [];
+    function text(i) { return strings[i]; }
+    function row(r) { return [text(r[0]), text(r[1]), text(r[2]), text(r[3]), text(r[4]), r[5].map(text), text(r[6])]; }
     groups.forEach(function (g) {  // [summary, open, problem rows, folded rows]: as report_html_controls.families
-      var family = el('details', 'family'), problems = g[2], folded = g[3];
+      var family = el('details', 'family'), problems = g[2].map(row), folded = g[3].map(row);
       if (g[1]) { family.setAttribute('open', ''); }
-      family.appendChild(el('summary', '', g[0]));
+      family.appendChild(el('summary', '', text(g[0])));
       if (problems.length) { family.appendChild(controlsTable(problems)); }
       if (folded.length && problems.length) {
         var counts = {}, words = [], inner = el('details', 'folded');

@@ -200,6 +200,7 @@ def test_500_hosts_load_fast_folded_and_the_overview_sorts_and_filters(chromium,
     page = report_html.render_html(data)
     render_s = time.monotonic() - start
     tab = chromium.page()
+    tab.open(write(tmp_path, "warm-up.html", "<!DOCTYPE html><title>warm-up</title>"))  # renderer started
     load_s = tab.open(write(tmp_path, "fleet.html", page))
     layout = tab.layout()
     print(f"\n500 hosts x 60 controls: render {render_s:.2f} s, {len(page.encode()) / 1e6:.1f} MB, "
@@ -319,6 +320,22 @@ def test_a_host_built_on_open_is_the_same_table_as_a_static_one(chromium, tmp_pa
     tab.js(f"{host}.open = true")
     tab.until(f"{host}.querySelector('div.lazy') === null")
     assert tab.js(f"{host}.innerHTML") == static
+
+
+def test_status_buttons_also_hide_rows_built_later(chromium, tmp_path):
+    data = fleet_report(hosts=20, controls=30)
+    name = sorted(data["hosts"])[0]
+    drift = sum(c["status"] == "drift" for c in data["hosts"][name]["controls"])
+    tab = chromium.page()
+    tab.open(write(tmp_path, "large.html", report_html.render_html(data)) + "#status=failed,manual")
+    tab.js("document.querySelector('#filters button[data-filter=drift]').click()")  # drift back on
+    tab.js(f"document.getElementById('host-{name}').open = true")
+    tab.until(f"document.getElementById('host-{name}').querySelector('tr.ctl')")
+    rows = tab.js(f"Array.from(document.getElementById('host-{name}').querySelectorAll('tr.ctl'))"
+                  ".map(function (r) { return [r.dataset.status, r.classList.contains('hidden')]; })")
+    assert len(rows) == 30 and sum(1 for s, hidden in rows if not hidden) == sum(
+        1 for s, _hidden in rows if s in ("failed", "manual", "drift"))
+    assert sum(1 for s, hidden in rows if s == "drift" and not hidden) == drift
 
 
 def test_lab_report_is_a_few_screens_without_horizontal_scrolling(chromium, tmp_path):

@@ -238,3 +238,20 @@ def test_csp_admits_exactly_the_pages_own_script_and_style():
 def test_meta_names_the_run_for_tools():
     meta = re.search(r'name="meddev-report" content="([^"]+)"', report_html.render_html(fleet())).group(1)
     assert json.loads(meta.replace("&quot;", '"'))["inventory"] == ["inv"]
+
+
+def test_a_large_reports_rows_are_data_that_no_text_can_break_out_of():
+    data = fleet(hosts=report_html.OPEN_HOSTS_MAX + 1)
+    first = data["hosts"]["host-000"]["controls"][0]
+    first.update(message="</script><script>alert(1)</script>", title="<!-- & -->", expected="\u2028")
+    page = report_html.render_html(data)
+    assert page.count("<script") == 2 and page.count("</script>") == 2  # the data block and the page script
+    block = re.search(r'<script type="application/json" id="controls-data">(.*?)</script>', page, re.S).group(1)
+    assert not set("<>&") & set(block)
+    strings, hosts = json.loads(block)["strings"], json.loads(block)["hosts"]
+    family = hosts["host-000"][0]
+    problem = [strings[i] for i in family[2][0][:5]] + [strings[family[2][0][6]]]
+    assert strings[family[0]] == "C: 1 drift, 1 fixed, 1 compliant, 1 not applicable"  # family "C" (ids C-0 ...)
+    assert problem == ["C-0", "<!-- & -->", "drift", "\u2028", "off", "</script><script>alert(1)</script>"]
+    assert hosts["host-001"][0][2][0][2] == family[2][0][2]  # "drift" once for every host
+    assert 'class="ctl ' not in page  # no row is HTML up front
