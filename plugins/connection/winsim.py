@@ -125,6 +125,8 @@ class Connection(LocalConnection):
         os.environ[winsim.ENV_DROP_CALL] = str(self.get_option("drop_call") or 0)
         os.environ[winsim.ENV_LOCK_TIMEOUT] = str(self.get_option("lock_timeout"))
         rc, stdout, stderr = super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        if rc == winsim.DOWN_EXIT:  # the simulated host is restarting (winsim reboot model)
+            raise AnsibleConnectionFailure(f"winsim: {self.state_dir()} is restarting: no answer (WinRM refused)")
         if rc == winsim.DROP_EXIT and self.get_option("drop_call"):
             raise AnsibleConnectionFailure(f"winsim: connection to {self.state_dir()} dropped (injected fault)")
         return rc, stdout, stderr

@@ -36,6 +36,8 @@ ENV_LOCK_TIMEOUT = "WINSIM_LOCK_TIMEOUT_S"
 # Exit status of a module process whose connection was dropped on purpose; the connection plugin
 # turns it into AnsibleConnectionFailure (the host becomes unreachable, as on a real WinRM drop).
 DROP_EXIT = 75
+# Exit status of a module process sent to a host that is restarting (boot.json): unreachable for a while.
+DOWN_EXIT = 76
 # Seconds a module execution waits for another run's host lock (the .ps1 side waits as long).
 LOCK_TIMEOUT_S = 300
 
@@ -112,6 +114,7 @@ class SimHost:
     @contextlib.contextmanager
     def call(self, module: str, phase: str = ""):
         """Account for one module execution: host lock, log, latency, injected fault."""
+        restart_gate(self)  # a restarting host answers nothing (the reboot model, below)
         with open(self.state_dir / ".lock", "a+") as lock:
             waited = self._lock(lock)
             number = self.call_count() + 1
@@ -329,3 +332,101 @@ def defender_exclusion_lists(host: SimHost) -> dict:
     if policy.get("HideExclusionsFromLocalAdmins") == 1:
         return {kind: [HIDDEN_EXCLUSIONS_TEXT] for kind in ("path", "process", "extension")}
     return {kind: list(lists.get(kind) or []) for kind in ("path", "process", "extension")}
+
+
+# -- the reboot model (host_restart through lrm_patch; docs/winsim.md "Restarts") -------------------------------
+#
+# boot.json: {"boot_id": n, "boot_time": "<LastBootUpTime, UTC>", "restart": {...} while one is under way}.
+# shutdown.exe /r /t <s> leaves the host answering until the delay ends, then it is down (WinRM refuses)
+# until Windows is up again with a new LastBootUpTime. Modelled in module executions rather than seconds so
+# that tests are exact: RESTART_ANSWERING executions still see the old boot, then RESTART_DOWN attempts find
+# the host unreachable (logged as {"restart": "unreachable"}, not module calls), then it boots. A boot ends
+# every process except processes.json "at_boot" (what starts with Windows).
+#
+# A run in progress: processes.json "ends_after_checks" {name: n} makes a running process exit after n busy
+# checks have seen it (the instrument run completes); a restart is refused while a checked name runs.
+
+SEEDED_BOOT = {"boot_id": 1, "boot_time": "2026-01-05T06:12:00.0000000Z"}
+RESTART_ANSWERING = 1
+RESTART_DOWN = 2
+# shutdown.exe's exit code when a shutdown is already scheduled ("A system shutdown has already been scheduled.")
+SHUTDOWN_ALREADY_SCHEDULED = 1190
+
+
+def boot_state(host: SimHost) -> dict:
+    return {**SEEDED_BOOT, **host.read("boot")}
+
+
+def restart_gate(host: SimHost) -> None:
+    """At the start of every execution: old boot while the shutdown delay runs, unreachable, then booted."""
+    boot = boot_state(host)
+    restart = boot.get("restart")
+    if not restart:
+        return
+    if restart.get("answering", 0) > 0:
+        restart["answering"] -= 1
+        host.write("boot", boot)
+        return
+    if restart.get("down", 0) > 0:
+        restart["down"] -= 1
+        host.write("boot", boot)
+        host._log({"restart": "unreachable", "time": utc_now()})
+        os._exit(DOWN_EXIT)
+    processes = host.read("processes", {"running": []})
+    processes["running"] = list(processes.get("at_boot") or [])
+    processes.pop("ends_after_checks", None)
+    host.write("processes", processes)
+    booted = {"boot_id": int(boot["boot_id"]) + 1, "boot_time": _boot_stamp(),
+              "restarts": int(boot.get("restarts", 0)) + 1}
+    if boot.get("restart_model"):
+        booted["restart_model"] = boot["restart_model"]
+    host.write("boot", booted)
+    host._log({"restart": "booted", "boot_id": int(boot["boot_id"]) + 1, "time": utc_now()})
+
+
+def _boot_stamp() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+
+
+def busy_check(host: SimHost, process_names, service_names) -> list:
+    """Which of the named processes/services run (one Get-Process/Get-Service each); a run that ends
+    after n checks (processes.json ends_after_checks) is counted down here."""
+    processes = host.read("processes", {"running": []})
+    ending = {k.lower(): v for k, v in (processes.get("ends_after_checks") or {}).items()}
+    running = {p.lower() for p in processes.get("running") or []}
+    busy, finished = [], set()
+    for name in process_names:
+        key = name.lower()
+        if key not in running:
+            continue
+        if key in ending:
+            if ending[key] <= 0:
+                finished.add(key)
+                continue
+            ending[key] -= 1
+        busy.append(name)
+    if ending or finished:
+        processes["running"] = [p for p in processes.get("running") or [] if p.lower() not in finished]
+        processes["ends_after_checks"] = {k: v for k, v in ending.items() if k not in finished}
+        host.write("processes", processes)
+    services = host.read("services")
+    busy += [s for s in service_names if (services.get(s) or {}).get("Status") == "Running"]
+    return busy
+
+
+def schedule_restart(host: SimHost, busy: list, delay_s: int, comment: str) -> None:
+    """shutdown.exe /r /t delay_s /c comment, refused while a run is in progress (stricter than Windows,
+    which would restart and abort the run: the module checks first, and so does the model)."""
+    if busy:
+        raise SimError(f"an instrument run is in progress ({', '.join(busy)}): the restart was not started")
+    if not 0 <= int(delay_s) <= 315360000:  # shutdown /t: 0-315360000 seconds (10 years)
+        raise SimError(f"shutdown.exe /t {delay_s}: out of range (0-315360000)")
+    if len(comment) > 512:  # shutdown /c: at most 512 characters
+        raise SimError("shutdown.exe /c: the comment is longer than 512 characters")
+    boot = boot_state(host)
+    if boot.get("restart"):
+        raise SimError(f"shutdown.exe exited {SHUTDOWN_ALREADY_SCHEDULED}: "
+                       "A system shutdown has already been scheduled.")
+    boot["restart"] = {"answering": RESTART_ANSWERING, "down": RESTART_DOWN, "comment": comment,
+                       "delay_s": int(delay_s), **(boot.get("restart_model") or {})}
+    host.write("boot", boot)
