@@ -19,7 +19,8 @@ THIRD_PARTY_SERVICES = {
 class ActionModule(HostAction):
     HOST_MODULE = "meddev.hardening.defender_exclusion"
     DIFF_HEADER = "Microsoft Defender exclusions"
-    _VALID_ARGS = frozenset(("state", "exclusions", "exclusive", "products", "owner_record", "variable_prefix"))
+    _VALID_ARGS = frozenset(("state", "exclusions", "exclusive", "products", "owner_record", "retired",
+                             "variable_prefix"))
 
     def validate(self, args, prefix):
         return defender.validate(args, prefix)

@@ -61,6 +61,9 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 PRODUCTS = ("illumina_lrm", "iqwebx", "carestream_imagesuite", "carestream_imageview", "carestream_directview",
             "philips_mr")
+# Vendor-locked by product, only ever read: DirectView (SRC-CS-6) and ImageView (the same host-based IPS,
+# SRC-CS-4), Philips MR consoles (SRC-PMR-13).
+AUDIT_ONLY_PRODUCTS = ("carestream_directview", "carestream_imageview", "philips_mr")
 IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$")
 CONNECTION = {"ansible_connection": "winrm", "ansible_winrm_scheme": "https",
@@ -158,7 +161,7 @@ def _host(path, where, host, *, cid, sid, seen) -> dict:
         port = 0
     if not 1 <= port <= 65535:
         _fail(path, where, f"host {name}: port {host.get('port')!r} is not a TCP port")
-    audit_only = bool(host.get("audit_only", False)) or "carestream_directview" in products or "philips_mr" in products
+    audit_only = bool(host.get("audit_only", False)) or bool(set(products) & set(AUDIT_ONLY_PRODUCTS))
     hostvars = {**CONNECTION, **(host.get("vars") or {}), "ansible_host": address, "ansible_port": port,
                 "meddev_customer": cid, "meddev_site": sid, "meddev_products": list(products),
                 "meddev_enforce": not audit_only}

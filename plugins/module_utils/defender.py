@@ -34,7 +34,15 @@ CMDLET_PARAMETER = {"path": "ExclusionPath", "process": "ExclusionProcess", "ext
 INVALID_PATH = re.compile(r'["<>|\x00-\x1f]')
 EXTENSION = re.compile(r"^\.?[A-Za-z0-9_-]{1,16}\Z")
 ENV_VAR = re.compile(r"%([A-Za-z_][A-Za-z0-9_()]*)%")
-REFUSING_PRODUCTS = {"carestream_directview": "SRC-CS-6"}
+# Products whose antivirus configuration is the vendor's: nothing is changed there, by product.
+# DirectView: customer antivirus not supported (SRC-CS-6). ImageView: the same host-based IPS as DirectView
+# (SRC-CS-4); only "some" ImageView systems allow third-party AV (SRC-CS-5), and which ones is Carestream's call.
+REFUSING_PRODUCTS = {
+    "carestream_directview": ("SRC-CS-6", "customer antivirus is not supported on Carestream DirectView (SRC-CS-6)"),
+    "carestream_imageview": ("SRC-CS-4", "Carestream ImageView is protected by Carestream's host-based IPS (SRC-CS-4); "
+                             "where Carestream allows third-party antivirus on an ImageView system (SRC-CS-5), enter "
+                             "the exclusions Carestream publishes for it (SRC-CS-10) by hand"),
+}
 # What Get-MpPreference shows in place of the exclusion lists when the HideExclusionsFromLocalAdmins
 # policy hides them ("N/A: Must be and administrator to view exclusions", sic; other builds word it
 # differently). No real exclusion starts with "N/A:" (':' is not allowed there in a path, process or
@@ -61,6 +69,15 @@ class Desired:
     products: tuple
     owner_record: str
     prefix: str = ""
+    retired: tuple = ()     # Retired: exclusions earlier versions added that no source asks for
+
+
+@dataclasses.dataclass(frozen=True)
+class Retired:
+    kind: str
+    value: str
+    source: tuple
+    reason: str
 
 
 def validate(args: dict, prefix: str = "") -> Desired:
@@ -94,7 +111,26 @@ def validate(args: dict, prefix: str = "") -> Desired:
     record = windows_path(args.get("owner_record"), f"{prefix}owner_record", "file path")
     exclusive = as_bool(args.get("exclusive"), f"{prefix}exclusive")
     products = as_names(args.get("products"), "meddev_products" if prefix else "products")
-    return Desired(state, tuple(out), exclusive, tuple(products), record, prefix)
+    return Desired(state, tuple(out), exclusive, tuple(products), record, prefix, _retired(args.get("retired"), prefix))
+
+
+def _retired(items, prefix: str) -> tuple:
+    """Exclusions this collection no longer adds (e.g. C:\\Illumina, a misread of SRC-LRM-6), with why."""
+    if items is None:
+        return ()
+    if not isinstance(items, list):
+        raise ArgumentError(f"{prefix}retired", "must be a list of {kind, value, source, reason}")
+    out = []
+    for i, item in enumerate(items):
+        var = f"{prefix}retired[{i}]"
+        if not isinstance(item, dict) or set(item) - {"kind", "value", "source", "reason"}:
+            raise ArgumentError(var, "must be a dictionary with keys kind, value, source, reason")
+        kind = str(item.get("kind", "path"))
+        if kind not in KINDS:
+            raise ArgumentError(f"{var}.kind", f"{kind!r} is not allowed; allowed: {', '.join(KINDS)}")
+        out.append(Retired(kind, _checked_value(kind, item.get("value"), f"{var}.value"),
+                           tuple(as_names(item.get("source"), f"{var}.source")), str(item.get("reason") or "")))
+    return tuple(out)
 
 
 def _origin(item, counts: dict):
@@ -192,9 +228,10 @@ def plan(desired: Desired, gathered: dict) -> Plan:
 
     refusing = [p for p in desired.products if p in REFUSING_PRODUCTS]
     if refusing:
-        reason = (f"customer antivirus is not supported on {', '.join(refusing)} (SRC-CS-6): nothing is changed; "
-                  "exclusions are the vendor's to manage")
-        return Plan((Control("AV-SUPPORTED", "Customer antivirus configuration allowed", ("SRC-CS-6",),
+        reason = ("; ".join(REFUSING_PRODUCTS[p][1] for p in refusing)
+                  + ": nothing is changed; exclusions are the vendor's to manage")
+        sources = tuple(dict.fromkeys(REFUSING_PRODUCTS[p][0] for p in refusing))
+        return Plan((Control("AV-SUPPORTED", "Customer antivirus configuration allowed", sources,
                              "supported", "not supported", NOT_APPLICABLE, reason),), ())
 
     status_controls, usable = _defender_controls(desired, gathered, hidden)
@@ -221,6 +258,10 @@ def plan(desired: Desired, gathered: dict) -> Plan:
                 stored = local[kind][key]
                 changes.append(Change(cid, "remove", {"exclusion_kind": kind, "value": stored}, "present", "absent"))
 
+    if not hidden:
+        retired = _retire(desired, declared, seen)
+        controls += [control for control, _change in retired]
+        changes += [change for _control, change in retired if change]
     controls += _third_party(desired, gathered)
     # The ownership record lists what we add before we add it (an add that then fails is simply
     # retried), and forgets what we remove only after it is removed: never an untracked exclusion.
@@ -270,6 +311,27 @@ def _absent(item: Exclusion, seen: dict, key: str, cid: str, title: str) -> tupl
                 Change(cid, "remove", stored, "present", "absent"))
     actual = "present (not added by this collection)" if in_local or in_policy else "absent"
     return Control(cid, title, item.source, "absent", actual, COMPLIANT), None
+
+
+def _retire(desired: Desired, declared: set, seen: dict) -> list:
+    """(control, change or None) per retired exclusion found on the host: removed when this collection added it
+    (the ownership record lists it), reported otherwise. Absent ones say nothing."""
+    out = []
+    for item in desired.retired:
+        key = canonical(item.kind, item.value, seen["env"])
+        if (item.kind, key) in declared or key not in seen["local"][item.kind]:
+            continue
+        cid = f"AV-RETIRED-{item.kind.upper()}:{item.value}"
+        title = f"Defender {item.kind} exclusion {item.value} that no vendor source asks for removed"
+        if (item.kind, key) in seen["owned"]:
+            stored = {"exclusion_kind": item.kind, "value": seen["local"][item.kind][key]}
+            out.append((Control(cid, title, item.source, "absent", "present (added by this collection)", DRIFT,
+                                item.reason), Change(cid, "remove", stored, "present", "absent")))
+        else:
+            out.append((Control(cid, title, item.source, "absent", "present (not added by this collection)", MANUAL,
+                                f"{item.reason}; it was not added by this collection, so it is left in place: remove "
+                                "it where it was set if nothing else needs it"), None))
+    return out
 
 
 def _hidden(desired: Desired, item: Exclusion, cid: str, title: str) -> Control:

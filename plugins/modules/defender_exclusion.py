@@ -20,7 +20,10 @@ description:
     exclusions set by Group Policy, exclusion lists hidden from local administrators
     (C(HideExclusionsFromLocalAdmins)), Defender missing or in passive mode - and third-party antivirus
     products (C(manual), with the exact list to enter in that product's console).
-  - Refuses to change anything on Carestream DirectView hosts (SRC-CS-6); audit-only hosts are read.
+  - Refuses to change anything on Carestream DirectView (SRC-CS-6) and ImageView (host-based IPS, SRC-CS-4)
+    hosts; audit-only hosts are read.
+  - Removes exclusions that earlier versions of this collection added but no vendor source asks for (O(retired),
+    e.g. C(C:\Illumina), a misread of SRC-LRM-6) where its ownership record lists them; reports them otherwise.
   - Every exclusion in the result carries its vendor source; security teams alert on exclusion changes.
 author:
   - meddev.hardening contributors
@@ -50,7 +53,9 @@ options:
     type: bool
     default: false
   products:
-    description: The host's C(meddev_products); C(carestream_directview) makes the module refuse to change anything.
+    description:
+      - The host's C(meddev_products); C(carestream_directview) or C(carestream_imageview) makes the module refuse to
+        change anything.
     type: list
     elements: str
     default: []
@@ -58,6 +63,14 @@ options:
     description: File on the host that lists the exclusions this collection added.
     type: str
     required: true
+  retired:
+    description:
+      - Exclusions that no vendor source asks for, each C(kind), C(value), C(source) (the SRC id it was wrongly
+        cited for) and C(reason). Removed when the ownership record lists them (this collection added them),
+        otherwise reported as C(manual) and left in place. Ignored when also declared in O(exclusions).
+    type: list
+    elements: dict
+    default: []
   variable_prefix:
     description:
       - Internal. Set by the C(meddev.hardening.av_exclusions) role (to C(av_exclusions_));
@@ -69,11 +82,11 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Exclude the Illumina folder (SRC-LRM-6)
+- name: Exclude iQ-WEBX's LicGen.exe (SRC-IQW-9)
   meddev.hardening.defender_exclusion:
     owner_record: C:\ProgramData\meddev.hardening\defender_exclusions.json
     exclusions:
-      - {kind: path, value: 'C:\Illumina', source: [SRC-LRM-6], product: illumina_lrm}
+      - {kind: path, value: 'C:\Program Files\iQ-WEBX\PACS\php\LicGen.exe', source: [SRC-IQW-9], product: iqwebx}
 """
 
 RETURN = r"""
