@@ -60,20 +60,20 @@ def trend_svg(history, current: dict, limit: int = MAX_RUNS) -> str:
     peak = max(1, *(sum(p[key] for key, _label in SERIES) for p in points))
     plot_h = HEIGHT - TOP - BOTTOM
     step = (WIDTH - LEFT) / len(points)
-    bar = max(2.0, step * 0.7)
+    bar_w = max(2.0, step * 0.7)
     bars = []
     for index, point in enumerate(points):
-        x = LEFT + index * step + (step - bar) / 2
+        x = LEFT + index * step + (step - bar_w) / 2
         y = HEIGHT - BOTTOM
         rects = []
         for key, _label in SERIES:
             h = point[key] * plot_h / peak
             if h:
                 y -= h
-                rects.append(f'<rect class="t-{key}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}"/>')
+                rects.append(f'<rect class="t-{key}" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}"/>')
         last = index == len(points) - 1
         if last:
-            rects.append(f'<rect class="t-now" x="{x - 1:.1f}" y="{TOP - 1}" width="{bar + 2:.1f}" '
+            rects.append(f'<rect class="t-now" x="{x - 1:.1f}" y="{TOP - 1}" width="{bar_w + 2:.1f}" '
                          f'height="{plot_h + 2}"/>')
         tip = (f"{point['generated']}{' (this run)' if last else ''}: {point['drift']} drift on enforced hosts, "
                f"{point['audit_only_drift']} on audit-only hosts, {point['failed']} failed")
