@@ -6,14 +6,18 @@
 # gather: LRM install, applicationHost.config bytes, IIS sites' folders, features, busy
 # processes/services, audit record, backups. apply: install a feature, write a file (verified
 # against the hash it was planned from, backed up byte-exact first, written atomically), write
-# the audit record, restore a backup. The XML itself is edited on the controller.
+# the audit record, restore a backup, restart (shutdown.exe, after the busy check). probe: boot time
+# and the busy check only, the cheap poll of lrm_patch_wait_for_idle and of the restart wait.
+# The XML itself is edited on the controller.
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -PowerShell ansible_collections.meddev.hardening.plugins.module_utils.MeddevHost
+#Requires -Module Ansible.ModuleUtils.ArgvParser
+#Requires -Module Ansible.ModuleUtils.CommandUtil
 
 $spec = @{
     options = @{
-        phase = @{ type = 'str'; required = $true; choices = 'gather', 'apply' }
+        phase = @{ type = 'str'; required = $true; choices = 'gather', 'apply', 'probe' }
         audit_path = @{ type = 'str'; required = $true }
         backup_dir = @{ type = 'str'; required = $true }
         busy_processes = @{ type = 'list'; elements = 'str'; default = @() }
@@ -185,18 +189,54 @@ function Get-BackupDirAccess {
     return 'open'
 }
 
+function Get-BusyName {
+    # The listed processes and services that show a run in progress (SRC-LRM-5).
+    param([string[]]$Processes, [string[]]$Services)
+    $busy = [System.Collections.Generic.List[string]]@()
+    foreach ($name in $Processes) {
+        if (Get-Process -Name $name -ErrorAction SilentlyContinue) { $busy.Add($name) }
+    }
+    foreach ($name in $Services) {
+        $service = Get-Service -Name $name -ErrorAction SilentlyContinue
+        if ($service -and [string]$service.Status -eq 'Running') { $busy.Add($name) }
+    }
+    return , $busy.ToArray()
+}
+
+function Get-BootTime {
+    # Win32_OperatingSystem.LastBootUpTime in UTC, round-trip format: it changes with every boot, which
+    # is how the controller sees that a restart happened (the WinRM fact ansible.windows.win_reboot also
+    # relies on). (PowerShell-Docs reference/5.1/CimCmdlets/Get-CimInstance.md: -ClassName, -Property)
+    $os = Get-CimInstance -ClassName Win32_OperatingSystem -Property LastBootUpTime -ErrorAction Stop
+    $os.LastBootUpTime.ToUniversalTime().ToString('o', [System.Globalization.CultureInfo]::InvariantCulture)
+}
+
+function Start-HostRestart {
+    # shutdown.exe /r /t <delay> /c <comment> /d p:4:1 (Application: Maintenance (Planned)); /t above 0
+    # implies /f, so the busy check comes first and a run in progress refuses the restart.
+    # (windowsserverdocs WindowsServerDocs/administration/windows-commands/shutdown.md: /t 0-315360000,
+    # /c at most 512 characters; exit 1190: a shutdown is already scheduled, left alone.)
+    param($Change)
+    $busy = @(Get-BusyName -Processes @($Change.busy_processes) -Services @($Change.busy_services))
+    if ($busy.Count -gt 0) {
+        throw ('an instrument run is in progress ({0}): the restart was not started' -f ($busy -join ', '))
+    }
+    $command = Argv-ToString -arguments @('shutdown.exe', '/r', '/t', [string][int]$Change.delay_s, '/c',
+        [string]$Change.comment, '/d', 'p:4:1')
+    $outcome = Run-Command -command $command
+    if ($outcome.rc -eq 1190) {
+        throw 'shutdown.exe exited 1190: A system shutdown has already been scheduled.'
+    }
+    if ($outcome.rc -ne 0) {
+        throw ('shutdown.exe failed (exit {0}): {1}{2}' -f $outcome.rc, $outcome.stdout, $outcome.stderr)
+    }
+}
+
 function Get-LrmState {
     $params = $module.Params
     $apphost = [byte[]]@()
     if (Test-Path -LiteralPath $apphostPath) { $apphost = [System.IO.File]::ReadAllBytes($apphostPath) }
-    $busy = [System.Collections.Generic.List[string]]@()
-    foreach ($name in $params.busy_processes) {
-        if (Get-Process -Name $name -ErrorAction SilentlyContinue) { $busy.Add($name) }
-    }
-    foreach ($name in $params.busy_services) {
-        $service = Get-Service -Name $name -ErrorAction SilentlyContinue
-        if ($service -and [string]$service.Status -eq 'Running') { $busy.Add($name) }
-    }
+    $busy = @(Get-BusyName -Processes @($params.busy_processes) -Services @($params.busy_services))
     $auditText = $null
     if (Test-Path -LiteralPath $params.audit_path) {
         $auditText = [System.IO.File]::ReadAllText($params.audit_path, [System.Text.Encoding]::UTF8)
@@ -222,10 +262,11 @@ function Get-LrmState {
         features = @{ 'Web-IP-Security' = Test-IpSecurityFeature -ProductType $productType }
         site_folders = $sites.folders
         site_folders_error = $sites.error
-        busy = $busy.ToArray()
+        busy = $busy
         audit_text = $auditText
         backups = $backups
         backup_dir_access = Get-BackupDirAccess -Path $params.backup_dir
+        boot_time = Get-BootTime
     }
 }
 
@@ -256,6 +297,9 @@ function Invoke-Change {
             $null = $Change.content | ConvertFrom-Json -ErrorAction Stop  # never write a broken record
             Write-FileAtomic -Path $Change.path -Bytes ([System.Text.UTF8Encoding]::new($false).GetBytes($Change.content))
         }
+        'restart' {
+            Start-HostRestart -Change $Change
+        }
         'restore_file' {
             $original = [System.IO.File]::ReadAllBytes($Change.backup_path)
             if ((Get-Sha256Hex -Bytes $original) -ne $Change.expected_sha256) {
@@ -265,6 +309,15 @@ function Invoke-Change {
         }
         default { throw ('unknown change kind {0}' -f $Change.kind) }
     }
+}
+
+# probe only reads: no host lock, so it answers while another run holds the lock (the twin waits: stricter).
+if ($module.Params.phase -eq 'probe') {
+    $module.Result.probe = @{
+        boot_time = Get-BootTime
+        busy = @(Get-BusyName -Processes @($module.Params.busy_processes) -Services @($module.Params.busy_services))
+    }
+    $module.ExitJson()
 }
 
 # Under the host lock: gather, or apply the changes in order and return the state after them

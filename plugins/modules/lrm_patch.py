@@ -139,12 +139,15 @@ from ansible_collections.meddev.hardening.plugins.module_utils.winsim import (
     SimError,
     SimHost,
     atomic_write_bytes,
+    boot_state,
+    busy_check,
     run_host_module,
+    schedule_restart,
     write_record,
 )
 
 HOST_ARGUMENT_SPEC = {
-    "phase": {"type": "str", "required": True, "choices": ["gather", "apply"]},
+    "phase": {"type": "str", "required": True, "choices": ["gather", "apply", "probe"]},
     "audit_path": {"type": "str", "required": True},
     "backup_dir": {"type": "str", "required": True},
     "busy_processes": {"type": "list", "elements": "str", "default": []},
@@ -282,10 +285,7 @@ def set_private_directory(host: SimHost, path: str) -> None:
 def gather(host: SimHost, params: dict) -> dict:
     apphost_path = host.windows_path(APPHOST)
     apphost = apphost_path.read_bytes() if apphost_path.is_file() else b""
-    running = {p.lower() for p in host.read("processes", {"running": []}).get("running", [])}
-    services = host.read("services")
-    busy = [p for p in params["busy_processes"] if p.lower() in running] + [
-        s for s in params["busy_services"] if (services.get(s) or {}).get("Status") == "Running"]
+    busy = busy_check(host, params["busy_processes"], params["busy_services"])
     audit = host.windows_path(params["audit_path"])
     backup_dir = host.windows_path(params["backup_dir"])
     backups = {}
@@ -304,7 +304,14 @@ def gather(host: SimHost, params: dict) -> dict:
         "audit_text": audit.read_text(encoding="utf-8") if audit.is_file() else None,
         "backups": backups,
         "backup_dir_access": _dir_access(host, params["backup_dir"]),
+        "boot_time": boot_state(host)["boot_time"],
     }
+
+
+def probe(host: SimHost, params: dict) -> dict:
+    """phase=probe: the cheap poll (no lock needed on Windows, read only): boot time and the busy check."""
+    return {"boot_time": boot_state(host)["boot_time"],
+            "busy": busy_check(host, params["busy_processes"], params["busy_services"])}
 
 
 def apply_change(host: SimHost, change: dict) -> None:
@@ -330,6 +337,10 @@ def apply_change(host: SimHost, change: dict) -> None:
         atomic_write_bytes(target, base64.b64decode(change["content"]))
     elif kind == "write_audit":
         write_record(host, change["path"], change["content"])
+    elif kind == "restart":
+        # shutdown.exe /r /t <delay> /c <comment> /d p:4:1, after the busy check (SRC-LRM-5).
+        schedule_restart(host, busy_check(host, change.get("busy_processes") or [], change.get("busy_services") or []),
+                         int(change["delay_s"]), str(change["comment"]))
     elif kind == "restore_file":
         data = host.windows_path(change["backup_path"]).read_bytes()
         if _sha(data) != change["expected_sha256"]:
@@ -340,8 +351,17 @@ def apply_change(host: SimHost, change: dict) -> None:
 
 
 def main():
-    run_host_module(AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True), "lrm_patch",
-                    gather, apply_change)
+    module = AnsibleModule(argument_spec=HOST_ARGUMENT_SPEC, supports_check_mode=True)
+    if module.params["phase"] == "probe":
+        try:
+            host = SimHost.from_env()
+            with host.call("lrm_patch", "probe"):
+                result = probe(host, module.params)
+                host.checkpoint(0, final=True)
+        except (SimError, OSError, ValueError) as error:
+            module.fail_json(msg=str(error))
+        module.exit_json(changed=False, probe=result)
+    run_host_module(module, "lrm_patch", gather, apply_change)
 
 
 if __name__ == "__main__":
