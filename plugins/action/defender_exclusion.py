@@ -7,14 +7,6 @@ from __future__ import annotations
 from ansible_collections.meddev.hardening.plugins.module_utils import defender
 from ansible_collections.meddev.hardening.plugins.plugin_utils.host_action import HostAction
 
-# Services that reveal a third-party antivirus product (the names those products install).
-THIRD_PARTY_SERVICES = {
-    "AVP": "Kaspersky", "klnagent": "Kaspersky Security Center agent", "McAfeeFramework": "McAfee/Trellix",
-    "mfemms": "McAfee/Trellix", "masvc": "McAfee/Trellix Agent", "SepMasterService": "Symantec Endpoint Protection",
-    "Sophos Endpoint Defense Service": "Sophos", "SAVService": "Sophos", "ntrtscan": "Trend Micro",
-    "TmListen": "Trend Micro", "ekrn": "ESET", "CSFalconService": "CrowdStrike Falcon",
-}
-
 
 class ActionModule(HostAction):
     HOST_MODULE = "meddev.hardening.defender_exclusion"
@@ -26,7 +18,7 @@ class ActionModule(HostAction):
         return defender.validate(args, prefix)
 
     def host_args(self, desired):
-        return {"owner_record": desired.owner_record, "third_party_services": THIRD_PARTY_SERVICES}
+        return {"owner_record": desired.owner_record, "third_party_services": defender.THIRD_PARTY_SERVICES}
 
     def plan(self, desired, gathered):
         return defender.plan(desired, gathered)

@@ -52,6 +52,67 @@ HIDDEN_MESSAGE = ("Defender hides its exclusion lists from local administrators 
                   "policy): they cannot be read here, so nothing is added or removed; check them where that policy "
                   "is managed (Group Policy, Intune)")
 
+# Services that reveal a third-party antivirus product (the names those products install). Security Center
+# (root/SecurityCenter2 AntiVirusProduct) names them on client Windows only, so services are read too.
+THIRD_PARTY_SERVICES = {
+    "AVP": "Kaspersky", "klnagent": "Kaspersky Security Center agent", "McAfeeFramework": "McAfee/Trellix",
+    "mfemms": "McAfee/Trellix", "masvc": "McAfee/Trellix Agent", "SepMasterService": "Symantec Endpoint Protection",
+    "Sophos Endpoint Defense Service": "Sophos", "SAVService": "Sophos", "ntrtscan": "Trend Micro",
+    "TmListen": "Trend Micro", "ekrn": "ESET", "CSFalconService": "CrowdStrike Falcon",
+}
+# The vendor's own documented procedure, per product family (matched in the detected name). What the
+# product's help says, condensed; the SRC ids stay the vendor notes' (SRC-IQW-7/9, SRC-CS-5).
+THIRD_PARTY_STEPS = {
+    "kaspersky": {
+        "exclude": ("Kaspersky Endpoint Security: Settings > General settings > Exclusions (Exclusions and types of "
+                    "detected objects) > Scan exclusions > Add, object = {value} (a folder: with its subfolders); on "
+                    "a managed computer add it to the Kaspersky Security Center policy's trusted zone (local "
+                    "exclusions count only if the policy allows them) [Kaspersky Endpoint Security for Windows Help: "
+                    "'Creating a scan exclusion', 'Local trusted zone', support.kaspersky.com/KESWin]"),
+        "restore": ("Kaspersky Endpoint Security: Backup (Storage) > select {value} (original folder shown) > Restore; "
+                    "it returns to its original folder, a file marked 'will be disinfected on restart' cannot be "
+                    "restored before a restart [Kaspersky Endpoint Security for Windows Help: 'Restoring files from "
+                    "Backup', support.kaspersky.com/KESWin/11.2.0/en-us/128132.htm]"),
+    },
+    "mcafee": {
+        "exclude": ("McAfee/Trellix Endpoint Security Threat Prevention: On-Access Scan policy > Exclusions > Add, "
+                    "file name/location = {value} (a folder: end it with a backslash and tick 'Also exclude "
+                    "subfolders'); set it in the ePolicy Orchestrator policy on managed systems, and in the "
+                    "On-Demand Scan exclusions too [McAfee Endpoint Security Threat Prevention Product Guide, "
+                    "On-Access Scan exclusions; VirusScan Enterprise 8.8 Product Guide, Exclusions tab]"),
+        "restore": ("McAfee/Trellix Endpoint Security Client: Quarantine > select {value} > Restore (ePolicy "
+                    "Orchestrator: the 'Restore from Quarantine' client task); rescan it with current content first "
+                    "[McAfee Endpoint Security Product Guide, quarantine; VirusScan Enterprise 8.8 Product Guide, "
+                    "Quarantine Manager]"),
+    },
+}
+
+
+def third_party_family(name: str) -> str:
+    """'kaspersky', 'mcafee' or '' for a detected product's display or service label."""
+    low = name.lower()
+    if "kaspersky" in low:
+        return "kaspersky"
+    if "mcafee" in low or "trellix" in low:
+        return "mcafee"
+    return ""
+
+
+def third_party_steps(products: list, step: str, values: list) -> str:
+    """The product's own documented steps (step: exclude | restore) for each value, once per product family;
+    products without a known procedure get the plain list for their own console."""
+    out, done = [], set()
+    for name in sorted({str(p.get("name", "?")) for p in products}):
+        family = third_party_family(name)
+        if family in done:
+            continue
+        done.add(family)
+        if family:
+            out += [THIRD_PARTY_STEPS[family][step].format(value=v) for v in values]
+        else:
+            out.append(f"{name}: {step} in its own console: {', '.join(values)}")
+    return "; ".join(out)
+
 
 @dataclasses.dataclass(frozen=True)
 class Exclusion:
@@ -373,9 +434,11 @@ def _third_party(desired: Desired, gathered: dict) -> list:
         return []
     wanted = "; ".join(f"{i.kind} {i.value}" for i in desired.exclusions) or "none declared"
     names = ", ".join(sorted({p.get("name", "?") for p in products}))
+    known = [p for p in products if third_party_family(str(p.get("name", "")))]
+    steps = third_party_steps(known, "exclude", [i.value for i in desired.exclusions]) if desired.exclusions else ""
     return [Control("AV-THIRD-PARTY", "Exclusions set in the third-party antivirus", ("SRC-CS-3", "SRC-CS-5"),
                     "excluded in every active antivirus", f"{names} detected", MANUAL,
-                    f"add in {names}'s own console: {wanted}")]
+                    f"add in {names}'s own console: {wanted}" + (f". How: {steps}" if steps else ""))]
 
 
 def _ownership_change(desired: Desired, changes: list, owned: list, env: dict) -> Change:

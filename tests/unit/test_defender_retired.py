@@ -91,3 +91,23 @@ def test_vendor_locked_products_are_audit_only_in_the_customers_inventory(produc
         {"name": "iv-01.example", "address": "10.0.0.9", "products": [product]}]}]}]
     (record,) = customers.hosts_from(tree, "x.customers.yml")
     assert record["vars"]["meddev_enforce"] is False and "audit_only" in record["groups"]
+
+
+@pytest.mark.parametrize(("name", "words"), [
+    ("Kaspersky Endpoint Security for Windows", ["Scan exclusions", "support.kaspersky.com/KESWin"]),
+    ("McAfee/Trellix", ["On-Access Scan policy > Exclusions", "Also exclude subfolders"]),
+])
+def test_third_party_antivirus_gets_that_products_own_exclusion_steps(name, words):
+    # Failed before: only "add in <name>'s own console" whatever the product.
+    state = {**host(), "third_party": [{"name": name, "source": "SecurityCenter2"}]}
+    items = [{"kind": "path", "value": r"C:\Program Files\iQ-WEBX\PACS\php\LicGen.exe", "source": ["SRC-IQW-9"]}]
+    control = {c.id: c for c in defender.plan(desired(items), state).controls}["AV-THIRD-PARTY"]
+    assert control.status == "manual" and r"C:\Program Files\iQ-WEBX\PACS\php\LicGen.exe" in control.message
+    assert all(word in control.message for word in words), control.message
+
+
+def test_unknown_third_party_product_gets_the_plain_list():
+    state = {**host(), "third_party": [{"name": "ESET", "source": "service ekrn"}]}
+    control = {c.id: c for c in defender.plan(desired([{"kind": "process", "value": "x.exe", "source": ["S-1"]}]),
+                                              state).controls}["AV-THIRD-PARTY"]
+    assert control.message == "add in ESET's own console: process x.exe"
