@@ -61,8 +61,12 @@ class Desired:
     collection_version: str
     now: str
     prefix: str = ""
-    busy_processes: tuple = ()  # an instrument run in progress defers the patch (SRC-LRM-2)
+    busy_processes: tuple = ()  # an instrument run in progress defers the patch (SRC-LRM-5)
     busy_services: tuple = ()
+    reboot: str = "never"  # SRC-LRM-5: never | if_required | always
+    restart: dict = dataclasses.field(default_factory=dict)  # delay_s, timeout_s, poll_s (seconds)
+    wait_for_idle_min: float = 0.0  # SRC-LRM-5 "apply right after the run": 0 = do not wait
+    wait_poll_s: float = 60.0
 
 
 def _busy_names(args: dict, option: str, variable: str) -> tuple:
@@ -72,6 +76,39 @@ def _busy_names(args: dict, option: str, variable: str) -> tuple:
         if not BUSY_NAME.match(name):
             raise ArgumentError(variable, f"{name!r} is not a process/service name (letters, digits, space . _ -)")
     return tuple(names)
+
+
+REBOOT_CHOICES = ("never", "if_required", "always")
+# Seconds: shutdown.exe /t (0-315360000, Microsoft Learn windows-commands/shutdown), how long the host may take
+# to come back with a new boot time, how often it is asked; the idle poll's interval.
+RESTART_DEFAULTS = {"delay_s": 15, "timeout_s": 1200, "poll_s": 10}
+RESTART_LIMITS = {"delay_s": (0, 600), "timeout_s": (1, 86400), "poll_s": (0, 3600)}
+
+
+def _number(value, variable: str, low: float, high: float, default: float) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ArgumentError(variable, f"{value!r} is not a number") from None
+    if isinstance(value, bool) or not low <= number <= high:
+        raise ArgumentError(variable, f"{value!r} is out of range ({low:g} to {high:g})")
+    return number
+
+
+def _restart_options(args: dict, var) -> tuple:
+    """lrm_patch_reboot and its timings, lrm_patch_wait_for_idle and its poll interval."""
+    reboot = str(args.get("reboot") or "never")
+    if reboot not in REBOOT_CHOICES:
+        raise ArgumentError(var("reboot"), f"{reboot!r} is not allowed; allowed: {', '.join(REBOOT_CHOICES)}")
+    restart = {}
+    for name, default in RESTART_DEFAULTS.items():
+        low, high = RESTART_LIMITS[name]
+        restart[name] = int(_number(args.get(f"reboot_{name}"), var(f"reboot_{name}"), low, high, default))
+    wait = _number(args.get("wait_for_idle"), var("wait_for_idle"), 0, 24 * 60, 0.0)
+    poll = _number(args.get("wait_poll_s"), var("wait_poll_s"), 0, 3600, 60.0)
+    return reboot, restart, wait, poll
 
 
 def validate(args: dict, prefix: str = "", now: str = "", collection_version: str = "") -> Desired:
@@ -103,10 +140,11 @@ def validate(args: dict, prefix: str = "", now: str = "", collection_version: st
         windows_path(args.get(path_var), var(path_var))
     busy_processes = _busy_names(args, "busy_processes", var("busy_processes"))
     busy_services = _busy_names(args, "busy_services", var("busy_services"))
+    reboot, restart, wait, poll = _restart_options(args, var)
     return Desired(state, site, tuple(folders), patterns, tuple(dict.fromkeys(extensions)),
                    as_bool(args.get("install_ip_security"), var("install_ip_security")),
                    as_bool(args.get("force"), var("force")), str(args["audit_path"]), str(args["backup_dir"]),
-                   collection_version, now, prefix, busy_processes, busy_services)
+                   collection_version, now, prefix, busy_processes, busy_services, reboot, restart, wait, poll)
 
 
 # -- discovery ---------------------------------------------------------------------------------------
@@ -382,6 +420,10 @@ def _present(desired: Desired, gathered: dict, doc: Document, site: dict, facts:
     controls.append(audit_control)
     changes += [audit_change] if audit_change else []
     changes += [backup_change] if backup_change else []
+    restart_control, restart_change = restart_plan(desired, gathered, changing=any(
+        c.kind in RESTART_CAUSES for c in changes))
+    controls.append(restart_control)
+    changes += [restart_change] if restart_change else []
 
     busy = gathered.get("busy") or []
     if busy and not desired.force and changes:
@@ -458,7 +500,8 @@ def _audit(desired, gathered, site, method, controls, *, raw, new_bytes, changin
     record = _audit_record(desired, lrm=gathered.get("lrm") or {}, site=site, method=method,
                            drifted=[c for c in controls if c.status == DRIFT],
                            files={_apphost_path(gathered): {"before": _sha(raw), "after": _sha(new_bytes)}},
-                           previous=audit, state="applied")
+                           previous=audit, state="applied",
+                           changed_boot=gathered.get("boot_time") if new_bytes != raw or changing else None)
     return control, Change("LRM-AUDIT", "write_audit", {"path": desired.audit_path, "content": record},
                            audit.get("state") or "absent", "applied")
 
@@ -506,7 +549,7 @@ def _backup_path(desired: Desired, path: str) -> str:
     return f"{desired.backup_dir}\\{leaf}.{hashlib.sha256(path.lower().encode()).hexdigest()[:8]}.orig"
 
 
-def _audit_record(desired, *, lrm, site, method, drifted, files, previous, state) -> str:
+def _audit_record(desired, *, lrm, site, method, drifted, files, previous, state, changed_boot=None) -> str:
     history = list(previous["history"]) if isinstance(previous.get("history"), list) else []
     if previous:
         history.append({k: previous.get(k) for k in ("time", "state", "files")})
@@ -516,6 +559,9 @@ def _audit_record(desired, *, lrm, site, method, drifted, files, previous, state
         "lrm_version": lrm.get("version"), "site": site, "remote_block_method": method,
         "changes": [{"control": c.id, "before": c.actual, "after": c.expected} for c in drifted],
         "files": files, "collection": f"meddev.hardening {desired.collection_version}", "history": history[-20:],
+        # The boot during which the IIS configuration last changed: until the host restarts, the restart the
+        # patch asks for (SRC-LRM-5) is pending.
+        "changed_boot": changed_boot or previous.get("changed_boot"),
     }
     return json.dumps(record, indent=2, sort_keys=True) + "\n"
 
@@ -544,7 +590,7 @@ def _rollback(desired: Desired, gathered: dict) -> Plan:
         files = {path: {"before": _sha(raw), "after": backup["sha256"] if backup else _sha(raw)}}
         record = _audit_record(desired, lrm=gathered.get("lrm") or {}, site=audit.get("site"),
                                method=audit.get("remote_block_method"), drifted=[], files=files, previous=audit,
-                               state="rolled_back")
+                               state="rolled_back", changed_boot=gathered.get("boot_time") if changes else None)
         controls.append(_control("LRM-AUDIT", "Audit record marks the rollback", ("SRC-LRM-3", "SRC-LRM-4"),
                                  "rolled_back", audit.get("state") or "absent", DRIFT))
         changes.append(Change("LRM-AUDIT", "write_audit", {"path": desired.audit_path, "content": record},
@@ -552,5 +598,44 @@ def _rollback(desired: Desired, gathered: dict) -> Plan:
     backup_control, backup_change = _backup_access(desired, gathered)  # the backups stay: keep them private
     controls += [backup_control] if backup_control else []
     changes += [backup_change] if backup_change else []
+    restart_control, restart_change = restart_plan(desired, gathered, changing=any(
+        c.kind in RESTART_CAUSES for c in changes))
+    controls.append(restart_control)
+    changes += [restart_change] if restart_change else []
     return LrmPlan(tuple(controls), tuple(changes), facts={"lrm_installed": True, "unprotected": True},
                    words=_words(desired, controls, changes, {}))
+
+
+# -- the restart the patch asks for (SRC-LRM-5) ------------------------------------------------------------
+
+# Changes after which the restart is pending: the IIS configuration written or restored, a feature installed.
+RESTART_CAUSES = ("write_file", "restore_file", "install_feature")
+RESTART_TITLE = "No restart pending after the LRM patch"
+
+
+def restart_pending(gathered: dict) -> bool:
+    """The IIS configuration changed during the current boot (the audit record's changed_boot)."""
+    boot = gathered.get("boot_time")
+    return bool(boot) and parse_audit(gathered).get("changed_boot") == boot
+
+
+def restart_plan(desired: Desired, gathered: dict, changing: bool):
+    """LRM-RESTART: manual with lrm_patch_reboot=never, else drift that a restart change fixes (last change)."""
+    pending, boot = restart_pending(gathered), gathered.get("boot_time") or "unknown"
+    needed = pending or changing
+    why = ("the patch changes the IIS configuration in this run" if changing else
+           f"the IIS configuration changed during the current boot (since {boot})")
+    if desired.reboot == "never" or (desired.reboot == "if_required" and not needed):
+        if not needed:
+            return _control("LRM-RESTART", RESTART_TITLE, ("SRC-LRM-5",), "no restart pending", "none pending"), None
+        return _control("LRM-RESTART", RESTART_TITLE, ("SRC-LRM-5",), "no restart pending", "restart required", MANUAL,
+                        f"restart required: {why}; Illumina asks for a restart at the end of the patch. Restart "
+                        f"when no run is in progress, or set {desired.prefix}reboot: if_required"), None
+    actual = "restart required" if needed else "restart requested (always)"
+    message = (f"{why}; restarting (lrm_patch_reboot={desired.reboot})" if needed
+               else f"{desired.prefix}reboot=always: restart at the end of this run")
+    change = Change("LRM-RESTART", "restart", {
+        "delay_s": desired.restart["delay_s"], "comment": "meddev.hardening: restart after the Illumina LRM patch "
+        "(SRC-LRM-5)", "busy_processes": list(desired.busy_processes), "busy_services": list(desired.busy_services),
+    }, f"boot {boot}", "a new boot")
+    return _control("LRM-RESTART", RESTART_TITLE, ("SRC-LRM-5",), "no restart pending", actual, DRIFT, message), change

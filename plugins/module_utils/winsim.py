@@ -340,8 +340,9 @@ def defender_exclusion_lists(host: SimHost) -> dict:
 # shutdown.exe /r /t <s> leaves the host answering until the delay ends, then it is down (WinRM refuses)
 # until Windows is up again with a new LastBootUpTime. Modelled in module executions rather than seconds so
 # that tests are exact: RESTART_ANSWERING executions still see the old boot, then RESTART_DOWN attempts find
-# the host unreachable (logged as {"restart": "unreachable"}, not module calls), then it boots. A boot ends
-# every process except processes.json "at_boot" (what starts with Windows).
+# the host unreachable (logged as {"restart": "unreachable"}, not module calls), then it boots. After the
+# boot processes.json "running" is its "at_boot" list when seeded (what starts with Windows), else the
+# processes that ran before it, less the runs that were ending.
 #
 # A run in progress: processes.json "ends_after_checks" {name: n} makes a running process exit after n busy
 # checks have seen it (the instrument run completes); a restart is refused while a checked name runs.
@@ -373,8 +374,10 @@ def restart_gate(host: SimHost) -> None:
         host._log({"restart": "unreachable", "time": utc_now()})
         os._exit(DOWN_EXIT)
     processes = host.read("processes", {"running": []})
-    processes["running"] = list(processes.get("at_boot") or [])
-    processes.pop("ends_after_checks", None)
+    ending = {k.lower() for k in processes.pop("ends_after_checks", None) or {}}
+    at_boot = processes.get("at_boot")
+    processes["running"] = list(at_boot) if at_boot is not None else [
+        p for p in processes.get("running") or [] if p.lower() not in ending]
     host.write("processes", processes)
     booted = {"boot_id": int(boot["boot_id"]) + 1, "boot_time": _boot_stamp(),
               "restarts": int(boot.get("restarts", 0)) + 1}
