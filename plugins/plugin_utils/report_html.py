@@ -75,7 +75,7 @@ def _overview(groups: dict) -> str:
             rows.append(
                 f'<tr data-host="{esc(name)}" data-state="{state}" data-problem="{problem}" '
                 f'data-search="{esc(search)}">'
-                f'<td><a href="#host-{esc(name)}">{esc(name)}</a>'
+                f'<td data-sort="{esc(name.lower())}"><a href="#host-{esc(name)}">{esc(name)}</a>'
                 + (f"<small>{esc(error[:160])}</small>" if error else "")
                 + f'</td><td>{esc(customer)}</td><td>{esc(site)}</td>'
                 f'<td data-sort="{HOST_STATES.index(state)}"><span class="state {state}">{LABELS[state]}</span></td>'

@@ -110,16 +110,24 @@ class Tab:
         self.send("Emulation.setDeviceMetricsOverride",
                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
         self.send("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH})
+        # Renderer work in CPU time (thread ticks): a bound that holds however busy the shared machine is.
+        self.send("Performance.enable", {"timeDomain": "threadTicks"})
+        self.cpu = 0.0
+
+    def _task_seconds(self) -> float:
+        return next(m["value"] for m in self.send("Performance.getMetrics")["metrics"] if m["name"] == "TaskDuration")
 
     def send(self, method, params=None):
         return self.browser.send(method, params, session=self.session)
 
     def open(self, url) -> float:
-        """Seconds from navigation to a laid-out page (load event, then the full height computed)."""
-        start = time.monotonic()
+        """Seconds from navigation to a laid-out page (load event, then the full height computed);
+        ``self.cpu``: the renderer's main-thread CPU seconds for it."""
+        start, before = time.monotonic(), self._task_seconds()
         self.send("Page.navigate", {"url": url})
         self.browser.event("Page.loadEventFired", self.session)
         self.js("document.documentElement.scrollHeight")
+        self.cpu = self._task_seconds() - before
         return time.monotonic() - start
 
     def js(self, expression):
@@ -204,8 +212,9 @@ def test_500_hosts_load_fast_folded_and_the_overview_sorts_and_filters(chromium,
     load_s = tab.open(write(tmp_path, "fleet.html", page))
     layout = tab.layout()
     print(f"\n500 hosts x 60 controls: render {render_s:.2f} s, {len(page.encode()) / 1e6:.1f} MB, "
-          f"load {load_s:.2f} s, height {layout['height']} px, width {layout['width']}/{layout['viewport']} px")
-    assert load_s < 5 and render_s < 10
+          f"load {load_s:.2f} s ({tab.cpu:.2f} s renderer CPU), height {layout['height']} px, "
+          f"width {layout['width']}/{layout['viewport']} px")
+    assert 0 < tab.cpu < 5 and load_s < 30 and render_s < 30  # wall clock: generous, 2 cores shared by many jobs
     assert layout["width"] <= layout["viewport"] and layout["violations"] == []
     assert tab.js("document.querySelectorAll('details.host').length") == 500
     assert tab.js("document.querySelectorAll('details.host[open]').length") == 0
@@ -228,6 +237,10 @@ def test_500_hosts_load_fast_folded_and_the_overview_sorts_and_filters(chromium,
                     f".map(function (r) {{ return +r.cells[{drift_col}].textContent || 0; }})")
     most = max(sum(c["status"] == "drift" for c in h["controls"]) for h in data["hosts"].values())
     assert firsts[0] == most and firsts == sorted(firsts, reverse=True)
+    tab.js("document.querySelectorAll('#overview th')[0].click(); document.querySelectorAll('#overview th')[0].click()")
+    names = tab.js("Array.from(document.querySelectorAll('#overview tbody tr')).map(function (r) {"
+                   " return r.dataset.host; })")
+    assert names == sorted(data["hosts"], reverse=True)  # by name (not by the error under it), 2nd click: Z-A
     tab.js("var f = document.getElementById('host-filter'); f.value = 'customer-07'; "
            "f.dispatchEvent(new Event('input'))")
     assert tab.js("document.getElementById('hosts-shown').textContent") == "20 of 500 hosts shown"
