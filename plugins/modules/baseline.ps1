@@ -238,7 +238,9 @@ function Get-GroupPolicyState {
         foreach ($policy in $policies) {
             # "**del.<name>"-style commands are not values (registry.pol syntax); deleted = the policy removes it.
             if ([string]$policy.valueName -like '[*][*]*') { continue }
-            $path = 'HKLM\{0}' -f $policy.registryKey
+            # registryKey is under HKLM for computer policy; the page does not say whether a hive prefix
+            # is included, so one is dropped if present.
+            $path = 'HKLM\{0}' -f ([string]$policy.registryKey -replace '^(HKLM|HKEY_LOCAL_MACHINE|MACHINE)\\', '')
             if (-not $registry.ContainsKey($path)) { $registry[$path] = @{} }
             if ($policy.deleted) { $registry[$path][$policy.valueName] = $null }
             else { $registry[$path][$policy.valueName] = ConvertFrom-RsopRegistryData -Type $policy.valueType -Bytes $policy.value }
