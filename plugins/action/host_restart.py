@@ -91,7 +91,11 @@ class ActionModule(ActionBase):
                              "reboot_timeout_s", "reboot_poll_s", "variable_prefix"))
 
     def validate(self, args: dict, prefix: str):
-        return lrm_patch.validate({**args, "reboot": "always"}, prefix)
+        desired = lrm_patch.validate({**args, "reboot": "always"}, prefix)
+        if not (desired.busy_processes or desired.busy_services):  # shutdown /t above 0 implies /f
+            raise ArgumentError(f"{prefix}busy_processes", f"empty, and so is {prefix}busy_services: without a "
+                                "run-in-progress check this action does not restart")
+        return desired
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}

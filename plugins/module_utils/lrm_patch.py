@@ -632,6 +632,12 @@ def restart_plan(desired: Desired, gathered: dict, changing: bool):
                         f"restart required: {why}; Illumina asks for a restart at the end of the patch. Restart "
                         f"when no run is in progress, or set {desired.prefix}reboot: if_required"), None
     actual = "restart required" if needed else "restart requested (always)"
+    if not (desired.busy_processes or desired.busy_services):
+        # shutdown.exe /t above 0 implies /f (running programs closed): never without a way to see a run.
+        return _control("LRM-RESTART", RESTART_TITLE, ("SRC-LRM-5",), "no restart pending", actual, MANUAL,
+                        f"not restarted: no run-in-progress check is declared; set {desired.prefix}busy_processes "
+                        f"or {desired.prefix}busy_services for this instrument (the role README says which names "
+                        "have a source), or restart by hand when no run is in progress"), None
     message = (f"{why}; restarting (lrm_patch_reboot={desired.reboot})" if needed
                else f"{desired.prefix}reboot=always: restart at the end of this run")
     change = Change("LRM-RESTART", "restart", {

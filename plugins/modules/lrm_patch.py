@@ -26,7 +26,8 @@ description:
   - Edits the XML surgically on the controller, keeping every byte it does not own; backs up each file
     byte-exact before its first change; writes atomically; records an audit file (SRC-LRM-3).
   - C(state=absent) restores the original bytes and marks the audit record rolled back (SRC-LRM-4).
-  - Defers (changes nothing) while an instrument run is in progress (SRC-LRM-5) unless O(force).
+  - Defers (changes nothing) while an instrument run is in progress (SRC-LRM-5) unless O(force); can wait
+    for the run to end (O(wait_for_idle)) and restart the host afterwards (O(reboot)).
 author:
   - meddev.hardening contributors
 attributes:
@@ -78,6 +79,38 @@ options:
     type: list
     elements: str
     default: []
+  reboot:
+    description:
+      - The restart Illumina asks for at the end of the patch (SRC-LRM-5). C(never) reports it as C(manual);
+        C(if_required) restarts when the IIS configuration changed during the current boot; C(always) restarts
+        in every run that applies. The restart (C(shutdown.exe /r)) is refused while a run is in progress and
+        needs O(busy_processes) or O(busy_services); the task waits until the boot time changes, gathers again
+        and reports. Check mode never restarts.
+    type: str
+    choices: [never, if_required, always]
+    default: never
+  reboot_delay_s:
+    description: Seconds C(shutdown.exe /t) waits before the restart (0-600).
+    type: int
+    default: 15
+  reboot_timeout_s:
+    description: Seconds the host may take to come back with a new boot time.
+    type: int
+    default: 1200
+  reboot_poll_s:
+    description: Seconds between two boot-time checks while waiting.
+    type: int
+    default: 10
+  wait_for_idle:
+    description:
+      - Minutes to keep polling the busy check (one call per poll) when a run is in progress, applying as soon as
+        the instrument is idle (SRC-LRM-5). 0 does not wait; on timeout the changes stay C(deferred).
+    type: float
+    default: 0
+  wait_poll_s:
+    description: Seconds between two busy checks while waiting.
+    type: float
+    default: 60
   audit_path:
     description: Where the audit record is written on the host.
     type: str
@@ -125,6 +158,18 @@ reboot_required:
   description: Whether a restart is needed to finish (a feature install asked for one).
   returned: after apply
   type: bool
+restarted:
+  description: Whether the host came back from the restart with a new boot time.
+  returned: when the restart was started
+  type: bool
+boot_time:
+  description: Win32_OperatingSystem.LastBootUpTime (UTC) after the restart.
+  returned: when the restart was started
+  type: str
+idle_polls:
+  description: Busy checks made while waiting for the run to end.
+  returned: when O(wait_for_idle) waited
+  type: int
 """
 
 import base64
