@@ -12,7 +12,7 @@ import base64
 import hashlib
 import os
 
-from ansible_collections.meddev.hardening.plugins.module_utils import iqwebx
+from ansible_collections.meddev.hardening.plugins.module_utils import defender, iqwebx
 from ansible_collections.meddev.hardening.plugins.plugin_utils.host_action import HostAction
 from ansible_collections.meddev.hardening.plugins.plugin_utils.report import utc_stamp
 
@@ -22,8 +22,8 @@ MAX_ARTIFACT = 64 * 1024 * 1024
 class ActionModule(HostAction):
     HOST_MODULE = "meddev.hardening.iqwebx_licgen"
     DIFF_HEADER = "iQ-WEBX LicGen.exe"
-    _VALID_ARGS = frozenset(("install_dir", "login_url", "artifacts", "signature_max_age_days", "evidence_path",
-                             "variable_prefix"))
+    _VALID_ARGS = frozenset(("install_dir", "login_url", "iqx_url", "iq4view_url", "artifacts",
+                             "signature_max_age_days", "evidence_path", "variable_prefix"))
 
     def validate(self, args, prefix):
         return iqwebx.validate({"install_dir": r"C:\Program Files\iQ-WEBX", "login_url": "http://localhost/iqweb/login",
@@ -32,7 +32,8 @@ class ActionModule(HostAction):
 
     def host_args(self, desired):
         return {"install_dir": desired.install_dir, "login_url": desired.login_url,
-                "evidence_path": desired.evidence_path}
+                "pages": {key: url for key, _title, url in desired.pages}, "evidence_path": desired.evidence_path,
+                "scan_record": desired.scan_record, "third_party_services": defender.THIRD_PARTY_SERVICES}
 
     def plan(self, desired, gathered):
         version = (gathered.get("iqwebx") or {}).get("version")

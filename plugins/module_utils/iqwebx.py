@@ -32,10 +32,15 @@ from ansible_collections.meddev.hardening.plugins.module_utils.defender import (
     canonical,
     host_list,
     is_placeholder,
+    third_party_steps,
 )
 
 VERSION = re.compile(r"^\d+(\.\d+){1,3}\Z")
 SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+URL = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[^\s\"<>\x00-\x1f\x7f]*)?\Z")
+# The other parts SRC-IQW-4 names: checked when their URL is set (empty: not configured here).
+PAGES = (("iqx", "iQ-X"), ("iq4view", "iQ-4VIEW"))
+SCAN_RECORD = "last_scan.json"  # next to the evidence file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,13 +52,24 @@ class Desired:
     evidence_path: str
     now: str
     prefix: str = ""
+    pages: tuple = ()       # (key, title, url) of iQ-X / iQ-4VIEW when configured
+    scan_record: str = ""   # the host file the post-restore scan writes (started, finished)
 
 
 def validate(args: dict, prefix: str = "", now: str = "") -> Desired:
     install = windows_path(args.get("install_dir"), f"{prefix}install_dir", "folder")
     url = str(args.get("login_url") or "")
-    if not re.match(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[^\s\"<>\x00-\x1f\x7f]*)?\Z", url):
+    if not URL.match(url):
         raise ArgumentError(f"{prefix}login_url", f"{url!r} is not an http(s) URL like http://localhost/iqweb/")
+    pages = []
+    for key, title in PAGES:
+        value = args.get(f"{key}_url")
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or not URL.match(value):
+            raise ArgumentError(f"{prefix}{key}_url", f"{value!r} is not an http(s) URL (empty: {title} is not "
+                                                      "configured here)")
+        pages.append((key, title, value))
     artifacts = {}
     raw_artifacts = args.get("artifacts") or {}
     if not isinstance(raw_artifacts, dict):
@@ -76,7 +92,8 @@ def validate(args: dict, prefix: str = "", now: str = "") -> Desired:
     if not 0 <= age <= 365:
         raise ArgumentError(f"{prefix}signature_max_age_days", "allowed: an integer 0-365")
     evidence = windows_path(args.get("evidence_path"), f"{prefix}evidence_path", "file path")
-    return Desired(install.rstrip("\\"), url, artifacts, age, evidence, now, prefix)
+    scan_record = f"{evidence.rsplit(chr(92), 1)[0]}\\{SCAN_RECORD}"
+    return Desired(install.rstrip("\\"), url, artifacts, age, evidence, now, prefix, tuple(pages), scan_record)
 
 
 def licgen_path(install_dir: str) -> str:
@@ -115,15 +132,9 @@ def plan(desired: Desired, gathered: dict, artifact: dict | None = None) -> Plan
         changes.append(restore)
     controls.append(licgen)
 
-    login = gathered.get("login") or {}
-    login_ok = login.get("status") == 200 and int(login.get("length") or 0) > 0
-    controls.append(Control("IQW-LOGIN", "iQ-WEB login page loads", ("SRC-IQW-4",), "HTTP 200 with content",
-                            f"HTTP {login.get('status')} with {login.get('length') or 0} bytes",
-                            COMPLIANT if login_ok else (DRIFT if restore else FAILED),
-                            "" if login_ok or restore else
-                            ("the login page is blank or down although LicGen.exe is in place: check the iQ-WEBX "
-                             "services (SRC-IQW-6) and the login_url" if present else
-                             "the login page stays white while LicGen.exe is missing (see IQW-LICGEN)")))
+    controls += _web_checks(desired, gathered, present=present, restoring=bool(restore))
+    controls += _scan(desired, gathered, changes, install=install, restoring=bool(restore))
+    controls += _third_party(gathered, target, present)
     controls += _operator_steps(desired, gathered, changes)
 
     evidence = _parse(gathered.get("evidence_text"))
@@ -150,6 +161,101 @@ def is_excluded(target: str, exclusions: list, environment: dict) -> bool:
         if key == folder or key.startswith(folder + "\\"):
             return True
     return False
+
+
+def _web_checks(desired, gathered, *, present: bool, restoring: bool) -> list:
+    """SRC-IQW-4: the login page loads with its form (HTTP 200 with an empty or form-less body is the white page
+    of the notice: drift), and iQ-X / iQ-4VIEW answer where configured. All read in the one gather."""
+    login = gathered.get("login") or {}
+    status, length, form = login.get("status"), int(login.get("length") or 0), bool(login.get("form"))
+    ok = status == 200 and length > 0 and form
+    actual = f"HTTP {status} with {length} bytes" + ("" if ok or status != 200 or not length else ", no login form")
+    if ok:
+        status_, why = COMPLIANT, ""
+    elif restoring:
+        status_, why = DRIFT, "expected to load once LicGen.exe is back (see IQW-LICGEN)"
+    else:
+        white = ("the white page: HTTP 200 but " + ("an empty body" if not length else "no login form in it")
+                 if status == 200 else "the login page is down")
+        status_ = DRIFT if status == 200 else FAILED
+        why = (f"{white} although LicGen.exe is in place: check the iQ-WEBX services (SRC-IQW-6) and "
+               f"{desired.prefix}login_url" if present else f"{white} while LicGen.exe is missing (see IQW-LICGEN)")
+    controls = [Control("IQW-LOGIN", "iQ-WEB login page loads", ("SRC-IQW-4",), "HTTP 200 with a login form",
+                        actual, status_, why)]
+    pages = gathered.get("pages") or {}
+    for key, title, url in desired.pages:
+        page = pages.get(key) or {}
+        code = page.get("status")
+        answers = isinstance(code, int) and 200 <= code < 400
+        why = "" if answers else (
+            "expected to answer once LicGen.exe is back (see IQW-LICGEN)" if restoring else
+            f"{url} did not answer" + (f" ({page['error']})" if page.get("error") else "")
+            + f": check the {title} service and {desired.prefix}{key}_url")
+        controls.append(Control(f"IQW-{key.upper()}", f"{title} answers", ("SRC-IQW-4",), "HTTP 2xx/3xx",
+                                f"HTTP {code}" if code is not None else "no response",
+                                COMPLIANT if answers else DRIFT, why))
+    return controls
+
+
+def _scan(desired, gathered, changes, *, install: str, restoring: bool) -> list:
+    """SRC-IQW-2/7: a custom Defender scan of <install>\\PACS right after a restore, in the same apply; what it
+    found (Get-MpThreatDetection since the scan started, a resource under the folder) reported (SRC-IQW-3).
+    Found threats or an unfinished scan are drift, and the next apply scans again ("scan again", SRC-IQW-7)."""
+    defender = bool(gathered.get("antivirus"))  # {} when Defender is not available
+    folder = f"{install}\\PACS"
+    title, source = f"Antivirus scan of {folder} after the restore", ("SRC-IQW-2", "SRC-IQW-3", "SRC-IQW-7")
+    scan = Change("IQW-SCAN", "scan", {"path": folder, "record": desired.scan_record}, "not scanned", "scanned")
+    if restoring and not defender:
+        return [Control("IQW-SCAN", title, source, "scanned, no threats", "not scanned", MANUAL,
+                        f"Defender is not available: scan {folder} with the installed antivirus once LicGen.exe is "
+                        "back, and check it for threats found (SRC-IQW-2, -3)")]
+    if restoring:
+        changes.append(scan)
+        return [Control("IQW-SCAN", title, source, "scanned, no threats", "not scanned yet", DRIFT,
+                        "a custom scan (Start-MpScan -ScanType CustomScan) follows the restore in the same apply")]
+    record = _parse(gathered.get("scan_text"))
+    if not record:
+        return []
+    scanned, started, finished = str(record.get("path") or folder), record.get("started"), record.get("finished")
+    if not finished:
+        if defender:
+            changes.append(scan)
+        return [Control("IQW-SCAN", title, source, "scanned, no threats", f"scan started {started} did not finish",
+                        DRIFT, "the scan did not finish (stopped or failed): it runs again at the next apply")]
+    detections = host_list(gathered.get("detections", []), "detections", dict, "dictionaries")
+    found = [d for d in detections if str(d.get("time") or "") >= str(started)
+             and any(_under(r, scanned) for r in d.get("resources") or [])]
+    if not found:
+        return [Control("IQW-SCAN", title, source, "scanned, no threats", f"scanned {finished}, no threats",
+                        COMPLIANT)]
+    if defender:
+        changes.append(scan)
+    names = "; ".join(f"{d.get('threat')} ({', '.join(d.get('resources') or [])})" for d in found[:5])
+    return [Control("IQW-SCAN", title, source, "scanned, no threats",
+                    f"scanned {finished}, {len(found)} threat(s) found", DRIFT,
+                    f"{names}: review them in Defender (SRC-IQW-3); the next apply scans again (SRC-IQW-7)")]
+
+
+def _under(resource: str, folder: str) -> bool:
+    """A detection resource ('file:_C:\\...') inside ``folder`` (case-insensitive)."""
+    kind, _sep, path = str(resource).partition(":_")
+    path, folder = path.lower().rstrip("\\"), folder.lower().rstrip("\\")
+    return kind.lower() == "file" and (path == folder or path.startswith(folder + "\\"))
+
+
+def _third_party(gathered, target: str, present: bool) -> list:
+    """Kaspersky, McAfee/Trellix...: their exclusion (SRC-IQW-9) and quarantine restore (SRC-IQW-7) are done in
+    the product itself, with the steps its own documentation gives."""
+    products = host_list(gathered.get("third_party", []), "third_party", dict, "dictionaries")
+    if not products:
+        return []
+    names = ", ".join(sorted({str(p.get("name", "?")) for p in products}))
+    steps = third_party_steps(products, "exclude", [target])
+    if not present:
+        steps += "; then " + third_party_steps(products, "restore", [target])
+    return [Control("IQW-THIRD-PARTY", "LicGen.exe excluded (and restored) in the third-party antivirus",
+                    ("SRC-IQW-7", "SRC-IQW-9"), "excluded" if present else "excluded and restored",
+                    f"{names} detected", MANUAL, steps)]
 
 
 def _restore(desired, gathered, licgen, *, target, version, artifact):

@@ -4,10 +4,12 @@
 
 # Host side of meddev.hardening.iqwebx_licgen (contract: docs/host-contract.md).
 # gather: iQ-WEBX install and version, Defender exclusions, the quarantine store (MpCmdRun
-# -Restore -ListAll) and the detection history, whether LicGen.exe is in place, the login page as
-# the host sees it, pending restart, evidence file.
+# -Restore -ListAll) and the detection history, whether LicGen.exe is in place, the login page and
+# the configured iQ-X / iQ-4VIEW pages as the host sees them, the last post-restore scan record,
+# third-party antivirus, pending restart, evidence file.
 # apply: update definitions, add the exclusion, restore from quarantine (MpCmdRun -Restore
-# -FilePath, arguments quoted by ArgvParser), write a verified artifact, write the evidence file.
+# -FilePath, arguments quoted by ArgvParser), write a verified artifact, scan <install>\PACS
+# (Start-MpScan -ScanType CustomScan), write the evidence file.
 # Cmdlets: MicrosoftDocs/windows-powershell-docs docset/winserver2019-ps/defender/*.md; MpCmdRun:
 # MicrosoftDocs/defender-docs defender-endpoint/command-line-arguments-microsoft-defender-antivirus.md.
 
@@ -22,6 +24,9 @@ $spec = @{
         install_dir = @{ type = 'str'; required = $true }
         login_url = @{ type = 'str'; required = $true }
         evidence_path = @{ type = 'str'; required = $true }
+        pages = @{ type = 'dict'; default = @{} }
+        scan_record = @{ type = 'str'; required = $true }
+        third_party_services = @{ type = 'dict'; default = @{} }
         changes = @{ type = 'list'; elements = 'dict'; default = @() }
     }
     supports_check_mode = $true
@@ -38,6 +43,10 @@ $hiddenPlaceholder = '^\s*N/A\s*:'
 # Windows 10/Server 2016+ hosts. Same patterns as QUARANTINE_THREAT_LINE / QUARANTINE_FILE_LINE in
 # iqwebx_licgen.py (a test compares them).
 $quarantineThreatLine = '^ThreatName = (.+?)\s*$'
+# A login page has its form; HTTP 200 without one is the white page (SRC-IQW-4). Matched in the text:
+# -UseBasicParsing has no parsed .Forms (that needs the Internet Explorer engine). Same pattern as
+# LOGIN_FORM in iqwebx_licgen.py (a test compares them); -match is case-insensitive.
+$loginForm = '<form[\s>/]'
 $quarantineFileLine = '^\s+file:(.+) quarantined at '
 
 function Get-Sha256Hex {
@@ -76,16 +85,57 @@ function Get-IqwebxInstall {
     @{ installed = $true; version = $version; install_dir = $folder }
 }
 
-function Get-LoginPage {
+function Get-WebPage {
+    # Invoke-WebRequest follows redirects and throws on 4xx/5xx (the status is then on the exception's response).
+    param([string]$Uri)
     try {
-        $response = Invoke-WebRequest -Uri $module.Params.login_url -UseBasicParsing -TimeoutSec 20 -ErrorAction Stop
-        @{ status = [int]$response.StatusCode; length = [int]([string]$response.Content).Trim().Length }
+        $response = Invoke-WebRequest -Uri $Uri -UseBasicParsing -TimeoutSec 20 -ErrorAction Stop
+        $content = [string]$response.Content
+        @{ status = [int]$response.StatusCode; length = [int]$content.Trim().Length; form = ($content -match $loginForm) }
     }
     catch {
         $status = $null
         if ($_.Exception.Response) { $status = [int]$_.Exception.Response.StatusCode }
-        @{ status = $status; length = 0; error = $_.Exception.Message }
+        @{ status = $status; length = 0; form = $false; error = $_.Exception.Message }
     }
+}
+
+function Get-OtherPages {
+    # iQ-X / iQ-4VIEW, only those whose URL is configured: status, length (and error).
+    $pages = @{}
+    foreach ($key in @($module.Params.pages.Keys)) {
+        $page = Get-WebPage -Uri ([string]$module.Params.pages[$key])
+        $entry = @{ status = $page.status; length = $page.length }
+        if ($page.ContainsKey('error')) { $entry.error = $page.error }
+        $pages[$key] = $entry
+    }
+    $pages
+}
+
+function Get-ThirdPartyAntivirus {
+    # As defender_exclusion.ps1: Security Center lists registered antivirus products on client Windows
+    # (not on Server); running services name the product on both.
+    $found = [System.Collections.Generic.List[object]]@()
+    $products = @(Get-CimInstance -Namespace 'root/SecurityCenter2' -ClassName AntiVirusProduct -ErrorAction SilentlyContinue)
+    foreach ($product in $products) {
+        if ($product.displayName -notlike '*Defender*') {
+            $found.Add(@{ name = [string]$product.displayName; source = 'SecurityCenter2' })
+        }
+    }
+    foreach ($name in $module.Params.third_party_services.Keys) {
+        $service = Get-Service -Name $name -ErrorAction SilentlyContinue
+        if ($service -and [string]$service.Status -eq 'Running') {
+            $found.Add(@{ name = [string]$module.Params.third_party_services[$name]; source = ('service {0}' -f $name) })
+        }
+    }
+    , $found.ToArray()
+}
+
+function Write-ScanRecord {
+    # Written before the scan (finished null) and after it: a scan that stops half-way shows as unfinished.
+    param([string]$Path, [string]$Folder, [string]$Started, $Finished)
+    $text = @{ path = $Folder; started = $Started; finished = $Finished } | ConvertTo-Json -Compress
+    Write-FileAtomic -Path $Path -Bytes ([System.Text.UTF8Encoding]::new($false).GetBytes($text + "`n"))
 }
 
 function Format-Utc {
@@ -130,7 +180,10 @@ function Get-LicgenState {
         iqwebx = $product; exclusions = @(); exclusions_hidden = $false; environment = @{}
         quarantine = @(); quarantine_error = $null; antivirus = @{}; detections = @()
         licgen_present = (Test-Path -LiteralPath $target -PathType Leaf)
-        login = Get-LoginPage
+        login = Get-WebPage -Uri $module.Params.login_url
+        pages = Get-OtherPages
+        scan_text = $null
+        third_party = Get-ThirdPartyAntivirus
         pending_reboot = (Test-Path -LiteralPath 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')
         evidence_text = $null
     }
@@ -151,12 +204,20 @@ function Get-LicgenState {
             $names = @{}
             foreach ($threat in @(Get-MpThreat -ErrorAction SilentlyContinue)) { $names[$threat.ThreatID] = $threat.ThreatName }
             $state.detections = @(foreach ($item in @(Get-MpThreatDetection -ErrorAction SilentlyContinue)) {
-                    @{ time = Format-Utc -Time $item.InitialDetectionTime; threat = [string]$names[$item.ThreatID] }
+                    # Resources: "file:_C:\..." (MSFT_MpThreatDetection, learn.microsoft.com previous-versions
+                    # windows/desktop/defender/msft-mpthreatdetection).
+                    @{
+                        time = Format-Utc -Time $item.InitialDetectionTime; threat = [string]$names[$item.ThreatID]
+                        resources = @($item.Resources | Where-Object { $_ } | ForEach-Object { [string]$_ })
+                    }
                 })
             $store = Get-QuarantineStore
             $state.quarantine = @($store.items)
             $state.quarantine_error = $store.error
         }
+    }
+    if (Test-Path -LiteralPath $module.Params.scan_record) {
+        $state.scan_text = [System.IO.File]::ReadAllText($module.Params.scan_record, [System.Text.Encoding]::UTF8)
     }
     if (Test-Path -LiteralPath $module.Params.evidence_path) {
         $state.evidence_text = [System.IO.File]::ReadAllText($module.Params.evidence_path, [System.Text.Encoding]::UTF8)
@@ -177,6 +238,16 @@ function Invoke-Change {
             if ($outcome.rc -ne 0 -or -not (Test-Path -LiteralPath $Change.path -PathType Leaf)) {
                 throw ('MpCmdRun -Restore did not bring back {0} (rc {1}): {2}' -f $Change.path, $outcome.rc, $outcome.stdout)
             }
+        }
+        'scan' {
+            # Start-MpScan returns when the scan has ended unless -AsJob is given (windows-powershell-docs
+            # docset/winserver2022-ps/defender/Start-MpScan.md; MpScanStart is synchronous by default:
+            # learn.microsoft.com/windows/win32/lwef/mpscanstart). Threats it finds are read at the next
+            # gather (Get-MpThreatDetection since the start, a resource under the folder).
+            $started = Format-Utc -Time ([datetime]::UtcNow)
+            Write-ScanRecord -Path $Change.record -Folder $Change.path -Started $started -Finished $null
+            Start-MpScan -ScanType CustomScan -ScanPath $Change.path -ErrorAction Stop
+            Write-ScanRecord -Path $Change.record -Folder $Change.path -Started $started -Finished (Format-Utc -Time ([datetime]::UtcNow))
         }
         'write_artifact' {
             $bytes = [System.Convert]::FromBase64String($Change.content)

@@ -18,9 +18,15 @@ description:
     or else copies the distributor artifact chosen by the full iQ-X version, verified by SHA-256 on the
     controller and on the host (SRC-IQW-8). No artifact for that version fails with the message to contact
     the distributor quoting the version. Nothing is downloaded.
-  - Checks from the host that the iQ-WEB login page returns 200 with content (SRC-IQW-4); updates stale
-    antivirus definitions (SRC-IQW-1); reports a pending restart without ever forcing one (SRC-IQW-2)
+  - After a restore, scans C(<install>\PACS) with Defender in the same apply (C(Start-MpScan -ScanType CustomScan),
+    which waits for the scan) and reports the threats it found (C(Get-MpThreatDetection) since the scan started);
+    threats found or an unfinished scan are drift and the next apply scans again (SRC-IQW-2, -3, -7).
+  - Checks from the host that the iQ-WEB login page returns 200 with a login form; an empty or form-less page is the
+    white page of the notice (drift); iQ-X and iQ-4VIEW must answer when their URLs are set (SRC-IQW-4). Updates
+    stale antivirus definitions (SRC-IQW-1); reports a pending restart without ever forcing one (SRC-IQW-2)
     and recent detections (SRC-IQW-3); records every step in an evidence file (SRC-IQW-10).
+  - Third-party antivirus (Kaspersky, McAfee/Trellix; Security Center on clients, services) is reported C(manual)
+    with that product's own documented exclusion and quarantine-restore steps for LicGen.exe.
 author:
   - meddev.hardening contributors
 attributes:
@@ -39,6 +45,14 @@ options:
     description: The iQ-WEB login page, requested from the host itself.
     type: str
     default: http://localhost/iqweb/login
+  iqx_url:
+    description: iQ-X's URL, requested from the host; empty means not configured (not checked).
+    type: str
+    default: ""
+  iq4view_url:
+    description: iQ-4VIEW's URL, requested from the host; empty means not configured (not checked).
+    type: str
+    default: ""
   artifacts:
     description: Full iQ-X version -> C(path) (a LicGen.exe on the controller) and C(sha256).
     type: dict
@@ -78,6 +92,7 @@ iqx_version:
 import base64
 import datetime
 import hashlib
+import json
 import re
 
 from ansible.module_utils.basic import AnsibleModule
@@ -98,8 +113,14 @@ HOST_ARGUMENT_SPEC = {
     "install_dir": {"type": "str", "required": True},
     "login_url": {"type": "str", "required": True},
     "evidence_path": {"type": "str", "required": True},
+    "pages": {"type": "dict", "default": {}},
+    "scan_record": {"type": "str", "required": True},
+    "third_party_services": {"type": "dict", "default": {}},
     "changes": {"type": "list", "elements": "dict", "default": []},
 }
+QUARANTINE_DATA = "C:\\ProgramData\\Microsoft\\Windows Defender\\Quarantine\\ResourceData"
+# A login page has its form: `<form` then a space, '>' or '/' (as $loginForm in iqwebx_licgen.ps1; a test compares).
+LOGIN_FORM = r"<form[\s>/]"
 ENVIRONMENT = {"ProgramFiles": "C:\\Program Files", "ProgramFiles(x86)": "C:\\Program Files (x86)",
                "ProgramData": "C:\\ProgramData", "SystemDrive": "C:"}
 POLICY_PATHS = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender\\Exclusions\\Paths"
@@ -130,6 +151,27 @@ def _product(host: SimHost, default_dir: str) -> dict:
             "install_dir": entry.get("InstallLocation") or default_dir}
 
 
+def _request(host: SimHost, url: str) -> dict:
+    """Invoke-WebRequest from the host: the lab's `web` pages; a page that `requires` a missing file is the
+    white page of the notice (HTTP 200, empty body). Length after Trim(), as the .ps1."""
+    page = host.read("web").get(url)
+    if not page:
+        return {"status": None, "length": 0, "form": False}
+    ready = host.windows_path(page["requires"]).is_file() if page.get("requires") else True
+    body = str(page.get("body", "")) if ready else ""
+    return {"status": page.get("status", 200), "length": len(body.strip()),
+            "form": bool(re.search(LOGIN_FORM, body, re.IGNORECASE))}
+
+
+def _third_party(host: SimHost, services_map: dict) -> list:
+    """As defender_exclusion's twin: Security Center products (clients) and running services."""
+    services = host.read("services")
+    third = [{"name": p, "source": "SecurityCenter2"} for p in host.read("security_center").get("antivirus", [])
+             if "defender" not in p.lower()]
+    return third + [{"name": product, "source": f"service {name}"} for name, product in sorted(services_map.items())
+                    if (services.get(name) or {}).get("Status") == "Running"]
+
+
 def parse_quarantine_listing(text: str) -> list:
     """The quarantine store from `MpCmdRun -Restore -ListAll` output, as iqwebx_licgen.ps1 reads it."""
     items, threat = [], None
@@ -148,12 +190,9 @@ def gather(host: SimHost, params: dict) -> dict:
     product = _product(host, params["install_dir"])
     defender = host.read("defender", {"available": False})
     target = f"{(product.get('install_dir') or params['install_dir']).rstrip(chr(92))}\\PACS\\php\\LicGen.exe"
-    page = host.read("web").get(params["login_url"])
-    login = {"status": None, "length": 0}
-    if page:  # the page stays white without LicGen.exe (SRC-IQW-4)
-        ready = host.windows_path(page["requires"]).is_file() if page.get("requires") else True
-        login = {"status": page.get("status", 200), "length": len(page["body"]) if ready else 0}
+    login = _request(host, params["login_url"])
     evidence = host.windows_path(params["evidence_path"])
+    scan = host.windows_path(params["scan_record"])
     state = {
         "iqwebx": product, "exclusions": [], "exclusions_hidden": False,
         "environment": {**ENVIRONMENT, **host.read("environment")},
@@ -161,6 +200,10 @@ def gather(host: SimHost, params: dict) -> dict:
         "quarantine": [], "quarantine_error": None, "login": login, "antivirus": {},
         "pending_reboot": bool(host.read("windows_update").get("reboot_pending")), "detections": [],
         "evidence_text": evidence.read_text(encoding="utf-8") if evidence.is_file() else None,
+        "pages": {key: {k: v for k, v in _request(host, url).items() if k != "form"}
+                  for key, url in sorted(params["pages"].items())},
+        "scan_text": scan.read_text(encoding="utf-8") if scan.is_file() else None,
+        "third_party": _third_party(host, params["third_party_services"]),
     }
     if defender.get("available"):  # AMServiceEnabled
         paths = defender_exclusion_lists(host)["path"]
@@ -171,7 +214,8 @@ def gather(host: SimHost, params: dict) -> dict:
             exclusions=[] if hidden else paths, exclusions_hidden=hidden,
             antivirus={"signature_age_days": int(defender.get("signature_age_days") or 0)},  # [int]$null is 0
             # The detection history (Get-MpThreatDetection): removed, allowed and restored items stay in it.
-            detections=[{"time": d.get("time"), "threat": d.get("threat")} for d in defender.get("detections", [])],
+            detections=[{"time": d.get("time"), "threat": d.get("threat"), "resources": list(d.get("resources") or [])}
+                        for d in defender.get("detections", [])],
             quarantine=items,
             quarantine_error=f"MpCmdRun -Restore -ListAll exit {rc}: {listing.strip().splitlines()[0]}"
             if rc and not items else None)
@@ -276,8 +320,39 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def start_mpscan(host: SimHost, folder: str, record: str) -> None:
+    """Start-MpScan -ScanType CustomScan -ScanPath <folder>: synchronous (no -AsJob). The record is written before
+    (finished null) and after, as iqwebx_licgen.ps1 does. What the lab's definitions flag (defender.flagged:
+    [{path, threat}]) under the folder and not excluded is detected and quarantined."""
+    defender = host.read("defender", {"available": False})
+    if not defender.get("available"):
+        raise SimError("Start-MpScan: the Defender service is not running (0x800106ba)")
+    if not host.windows_path(folder).exists():  # stricter than Windows where unsure: a missing path is an error
+        raise SimError(f"Start-MpScan: cannot find path {folder}")
+    started = _now()
+    write_record(host, record, json.dumps({"path": folder, "started": started, "finished": None}) + "\n")
+    prefix = folder.lower().rstrip("\\") + "\\"
+    for item in defender.get("flagged", []):
+        path = item["path"]
+        target = host.windows_path(path)
+        if not path.lower().startswith(prefix) or not target.is_file() or _excluded(host, defender, path):
+            continue
+        stored = f"{QUARANTINE_DATA}\\{hashlib.sha256(path.lower().encode()).hexdigest()[:16].upper()}"
+        atomic_write_bytes(host.windows_path(stored), target.read_bytes())
+        target.unlink()
+        defender.setdefault("quarantine", []).append({"threat": item["threat"], "path": path, "time": _now(),
+                                                      "stored": stored})
+        defender.setdefault("detections", []).append({"time": _now(), "threat": item["threat"],
+                                                      "resources": [f"file:_{path}"], "action_success": True})
+    host.write("defender", defender)
+    write_record(host, record, json.dumps({"path": folder, "started": started, "finished": _now()}) + "\n")
+
+
 def apply_change(host: SimHost, change: dict) -> None:
     kind = change.get("kind")
+    if kind == "scan":
+        start_mpscan(host, change["path"], change["record"])
+        return
     if kind == "restore_quarantine":
         rc, output = mpcmdrun(host, restore_arguments(change))
         if rc != 0 or not host.windows_path(change["path"]).is_file():

@@ -27,7 +27,7 @@ def kinds(plan):
 
 def test_quarantine_restore_comes_after_the_exclusion():
     plan = iqwebx.plan(desired(), gathered(quarantine=[{"threat": "Trojan:Win32/Rundas.B", "path": TARGET}]))
-    assert kinds(plan) == ["add_exclusion", "restore_quarantine", "write_evidence"]
+    assert kinds(plan) == ["add_exclusion", "restore_quarantine", "scan", "write_evidence"]
 
 
 def test_stale_definitions_are_updated_before_anything_else():
@@ -38,7 +38,7 @@ def test_stale_definitions_are_updated_before_anything_else():
 
 def test_verified_artifact_is_copied_wrong_one_refused():
     good = iqwebx.plan(desired(), gathered(), {"sha256": SHA, "content": "TVo="})
-    assert kinds(good) == ["add_exclusion", "write_artifact", "write_evidence"]
+    assert kinds(good) == ["add_exclusion", "write_artifact", "scan", "write_evidence"]
     bad = iqwebx.plan(desired(), gathered(), {"sha256": "b" * 64, "content": "TVo="})
     assert "write_artifact" not in kinds(bad)
     licgen = next(c for c in bad.controls if c.id == "IQW-LICGEN")
@@ -89,7 +89,7 @@ def test_detection_history_alone_is_not_a_restore():
     plan = iqwebx.plan(desired(), gathered(detections=[{"time": "2017-09-14T08:12:40Z", "threat": "x"}],
                                            quarantine_error="MpCmdRun -Restore -ListAll exit 2: CmdTool: Failed"),
                        {"sha256": SHA, "content": "TVo="})
-    assert kinds(plan) == ["add_exclusion", "write_artifact", "write_evidence"]
+    assert kinds(plan) == ["add_exclusion", "write_artifact", "scan", "write_evidence"]
     licgen = next(c for c in plan.controls if c.id == "IQW-LICGEN")
     assert "verified artifact" in licgen.message
     refused = iqwebx.plan(desired(artifacts={}), gathered(quarantine_error="MpCmdRun -Restore -ListAll exit 2: x"))
