@@ -203,6 +203,10 @@ SCRIPT = """
   text.addEventListener('input', filter);
   state.addEventListener('change', filter);
   Array.prototype.forEach.call(heads, function (th, i) {
+    th.tabIndex = 0;  // sortable from the keyboard too
+    th.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); th.click(); }
+    });
     th.addEventListener('click', function () {
       var num = th.getAttribute('data-type') === 'num', now = th.getAttribute('aria-sort');
       var dir = now ? (now === 'ascending' ? -1 : 1) : (num ? -1 : 1);

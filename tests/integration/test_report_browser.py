@@ -204,17 +204,18 @@ def write(tmp_path, name, page) -> str:
 
 def test_500_hosts_load_fast_folded_and_the_overview_sorts_and_filters(chromium, tmp_path):
     data = fleet_report()
-    start = time.monotonic()
+    start = time.process_time()
     page = report_html.render_html(data)
-    render_s = time.monotonic() - start
+    render_s = time.process_time() - start
     tab = chromium.page()
     tab.open(write(tmp_path, "warm-up.html", "<!DOCTYPE html><title>warm-up</title>"))  # renderer started
     load_s = tab.open(write(tmp_path, "fleet.html", page))
     layout = tab.layout()
-    print(f"\n500 hosts x 60 controls: render {render_s:.2f} s, {len(page.encode()) / 1e6:.1f} MB, "
+    print(f"\n500 hosts x 60 controls: render {render_s:.2f} s CPU, {len(page.encode()) / 1e6:.1f} MB, "
           f"load {load_s:.2f} s ({tab.cpu:.2f} s renderer CPU), height {layout['height']} px, "
           f"width {layout['width']}/{layout['viewport']} px")
-    assert 0 < tab.cpu < 5 and load_s < 30 and render_s < 30  # wall clock: generous, 2 cores shared by many jobs
+    # CPU seconds, not wall clock: on 2 cores shared by many jobs a 1 s load was seen to take 44 s of wall clock
+    assert 0 < tab.cpu < 5 and render_s < 10
     assert layout["width"] <= layout["viewport"] and layout["violations"] == []
     assert tab.js("document.querySelectorAll('details.host').length") == 500
     assert tab.js("document.querySelectorAll('details.host[open]').length") == 0
