@@ -21,7 +21,9 @@ FOLDER = r"C:\Program Files\iQ-WEBX\PACS\php"
 THREAT = "Trojan:Win32/Rundas.B"
 HIDE = {winsim.DEFENDER_POLICY: {"HideExclusionsFromLocalAdmins": 1}}
 LICGEN_PARAMS = {"install_dir": r"C:\Program Files\iQ-WEBX", "login_url": "http://localhost/iqweb/login",
-                 "evidence_path": r"C:\ProgramData\meddev.hardening\iqwebx_licgen\evidence.json"}
+                 "evidence_path": r"C:\ProgramData\meddev.hardening\iqwebx_licgen\evidence.json", "pages": {},
+                 "scan_record": r"C:\ProgramData\meddev.hardening\iqwebx_licgen\last_scan.json",
+                 "third_party_services": defender.THIRD_PARTY_SERVICES}
 
 
 def seeded(tmp_path, name, registry=None, **defender_state):
@@ -117,7 +119,11 @@ def test_ps1_lists_the_store_and_parses_it_with_the_twins_patterns():
     assert "Argv-ToString -arguments @($mpCmdRun, '-Restore', '-ListAll')" in text
     assert f"$quarantineThreatLine = '{licgen_sim.QUARANTINE_THREAT_LINE}'" in text
     assert f"$quarantineFileLine = '{licgen_sim.QUARANTINE_FILE_LINE}'" in text
-    assert "Resources" not in text  # the quarantine is no longer read from the detection history
+    # The quarantine comes from the store listing, never from the detection history (whose Resources only say
+    # what a post-restore scan found).
+    assert "$state.quarantine = @($store.items)" in text
+    assert [line.strip() for line in text.splitlines() if "Resources" in line and not line.strip().startswith("#")] \
+        == ["resources = @($item.Resources | Where-Object { $_ } | ForEach-Object { [string]$_ })"]
 
 
 @pytest.mark.parametrize("name", ["iqwebx_licgen", "host_evidence", "defender_exclusion"])
