@@ -111,3 +111,14 @@ def test_unknown_third_party_product_gets_the_plain_list():
     control = {c.id: c for c in defender.plan(desired([{"kind": "process", "value": "x.exe", "source": ["S-1"]}]),
                                               state).controls}["AV-THIRD-PARTY"]
     assert control.message == "add in ESET's own console: process x.exe"
+
+
+def test_imageview_profile_gathered_by_the_twin_is_refused_and_left_untouched(tmp_path):
+    from ansible_collections.meddev.hardening.plugins.module_utils import winsim
+    from ansible_collections.meddev.hardening.plugins.modules import defender_exclusion as twin
+    from ansible_collections.meddev.hardening.plugins.plugin_utils import winsim_profiles
+    host = winsim.seed(tmp_path / "iv", "carestream_imageview", winsim_profiles.load("carestream_imageview"))
+    state = twin.gather(host, {"owner_record": RECORD, "third_party_services": defender.THIRD_PARTY_SERVICES})
+    items = [{"kind": "path", "value": r"D:\CSImages", "source": ["SRC-CS-5"]}]
+    plan = defender.plan(desired(items, products=["carestream_imageview"]), state)
+    assert plan.changes == () and plan.controls[0].id == "AV-SUPPORTED" and "SRC-CS-4" in plan.controls[0].message
