@@ -87,5 +87,7 @@ def test_make_run_converges_the_lab_and_prints_what_the_readme_shows(tmp_path):
     assert re.search(rf"^since \S+: \d+ newly drifted, {fixed} fixed, ", "\n".join(applied), re.M), applied
     # The README's sample output is this output: regenerate it from the block this message prints.
     sample = readme_sample_of(output)
+    (tmp_path / "readme-sample.txt").write_text("\n".join(sample) + "\n", encoding="utf-8")
     assert normalised(readme_sample()) == normalised(sample), (
-        "README.md's sample output is not what `make run` prints; replace the block with:\n" + "\n".join(sample))
+        f"README.md's sample output is not what `make run` prints; replace the block with "
+        f"{tmp_path / 'readme-sample.txt'}:\n" + "\n".join(sample))
