@@ -38,17 +38,14 @@ class ActionModule(HostAction):
     ))
 
     def validate(self, args, prefix):
-        self._desired = lrm_patch.validate(args, prefix, now=utc_stamp(), collection_version=collection_version())
-        return self._desired
+        return lrm_patch.validate(args, prefix, now=utc_stamp(), collection_version=collection_version())
 
     def host_args(self, desired):
         return {"audit_path": desired.audit_path, "backup_dir": desired.backup_dir,
                 "busy_processes": list(desired.busy_processes), "busy_services": list(desired.busy_services)}
 
     def plan(self, desired, gathered):
-        planned = lrm_patch.plan(desired, gathered)
-        self._plans.append(planned)  # the first is the one applied; later ones verify
-        return planned
+        return lrm_patch.plan(desired, gathered)
 
     def finish(self, result, desired, plan, changed):
         if desired.state == "absent" and plan.facts.get("lrm_installed"):
@@ -61,18 +58,16 @@ class ActionModule(HostAction):
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        self._plans, self._desired = [], None
         result = super().run(tmp, task_vars)
-        desired = self._desired
-        if desired is None or "controls" not in result or not self._plans:
-            return result
+        if not result.get("controls") or not result.get("lrm_installed"):
+            return result  # bad input, a failed gather, or no LRM: nothing to wait for
+        args = dict(self._task.args)
+        desired = self.validate(args, str(args.pop("variable_prefix", "") or ""))  # accepted once already
         live = result.get("enforce") and not self._task.check_mode
         if live and result.get("deferred") and desired.wait_for_idle_min > 0:
             result = self._wait_then_apply(desired, result, tmp, task_vars)
-        plan = self._plans[0] if self._plans else None
-        restarting = plan is not None and any(c.kind == "restart" for c in plan.changes)
-        if live and restarting and "changes_applied" in result:
-            self._after_restart(desired, plan, result, task_vars)
+        if live and result.get("restart_planned") and "changes_applied" in result:
+            self._after_restart(desired, result, task_vars)
         return result
 
     def _wait_then_apply(self, desired, result, tmp, task_vars):
@@ -91,23 +86,22 @@ class ActionModule(HostAction):
             result.update(host_calls=result["host_calls"] + polls, idle_polls=polls)
             return result
         calls = result["host_calls"] + polls
-        self._plans = []
         again = super().run(tmp, task_vars)
         again.update(host_calls=again.get("host_calls", 0) + calls, idle_polls=polls, waited_for_idle=True)
         return again
 
-    def _after_restart(self, desired, plan, result, task_vars):
+    def _after_restart(self, desired, result, task_vars):
         """The apply ended with the restart: wait for a new boot, gather again, judge every control on it."""
         controls = result["controls"]
         restart_id = "LRM-RESTART"
         error = str(result.get("apply_error") or "")
-        if result.get("changes_applied") != len(plan.changes):
+        if result.get("changes_applied") != result.get("changes_planned"):
             if RESTART_REFUSED in error:  # a run started between the gather and the restart
                 controls[:] = [{**c, "status": DEFERRED, "message": f"{error} (SRC-LRM-5)"} if c["id"] == restart_id
                                else c for c in controls]
                 self._summary(result)
             return
-        old_boot = self._gathered_boot(plan)
+        old_boot = str(result.get("boot_time_gathered") or "")
         waited = host_restart.wait_for_new_boot(self, self.host_args(desired), task_vars, old_boot, desired.restart)
         result.update(host_calls=result["host_calls"] + waited["calls"], restarted=waited["restarted"],
                       boot_time_before=old_boot, boot_time=waited["boot_time"], restart_elapsed_s=waited["elapsed_s"],
@@ -137,10 +131,6 @@ class ActionModule(HostAction):
                 out.append(control)
         controls[:] = out
         self._summary(result)
-
-    @staticmethod
-    def _gathered_boot(plan) -> str:
-        return next((c.before[len("boot "):] for c in plan.changes if c.kind == "restart"), "")
 
     @staticmethod
     def _summary(result):

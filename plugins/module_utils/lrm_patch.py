@@ -359,6 +359,13 @@ def _file_diff(path: str, before: bytes, after: bytes, doc: Document) -> dict:
 
 
 def plan(desired: Desired, gathered: dict) -> Plan:
+    planned = _plan(desired, gathered)
+    if any(c.kind == "restart" for c in planned.changes):  # the action waits for a boot time other than this
+        planned.facts.update(restart_planned=True, boot_time_gathered=gathered.get("boot_time") or "")
+    return planned
+
+
+def _plan(desired: Desired, gathered: dict) -> Plan:
     lrm = gathered.get("lrm") or {}
     if not lrm.get("installed"):
         return Plan((_control("LRM-INSTALLED", "Local Run Manager installed", ("SRC-LRM-2",), "installed",

@@ -38,7 +38,7 @@ def test_apply_fixes_then_second_apply_is_byte_identical(lab):
     assert lab.playbook("site.yml").returncode == 0
     statuses = {k: c["status"] for k, c in lrm_controls(lab).items()}
     assert statuses == {"LRM-REMOTE-BLOCK": "fixed", "LRM-UPLOAD-Uploads": "fixed", "LRM-TLS": "compliant",
-                        "LRM-AUDIT": "fixed"}
+                        "LRM-AUDIT": "fixed", "LRM-RESTART": "manual"}  # SRC-LRM-5, lrm_patch_reboot: never
     patched = apphost(lab)
     assert patched != original and b"\r\n" in patched and patched.count(b"\n") == patched.count(b"\r\n")
     audit_before = lab.sim(HOST).windows_path(AUDIT).read_bytes()
@@ -83,11 +83,12 @@ def test_run_in_progress_defers_and_touches_nothing(lab):
     sim = lab.sim(HOST)
     sim.write("processes", {"running": ["explorer", "RTA"]})
     before = lrm_files(lab)
-    assert lab.playbook("site.yml").returncode == 0
+    busy = {"lrm_patch_busy_processes": ["RTA"]}  # declared per site: no default names
+    assert lab.playbook("site.yml", extra=busy).returncode == 0
     lrm = lrm_controls(lab)
     assert lrm["LRM-REMOTE-BLOCK"]["status"] == "deferred" and "RTA" in lrm["LRM-REMOTE-BLOCK"]["message"]
     assert lrm_files(lab) == before  # the other roles ran; IIS and the audit record untouched
-    forced = lab.playbook("site.yml", extra={"lrm_patch_force": True})
+    forced = lab.playbook("site.yml", extra={**busy, "lrm_patch_force": True})
     assert forced.returncode == 0 and lrm_controls(lab)["LRM-REMOTE-BLOCK"]["status"] == "fixed"
 
 
