@@ -192,11 +192,15 @@ function Get-BackupDirAccess {
 function Get-BusyName {
     # The listed processes and services that show a run in progress (SRC-LRM-5).
     param([string[]]$Processes, [string[]]$Services)
+    # The comma keeps the array one object: callers get an array for 0 and 1 names too (no @() around the call,
+    # which could wrap an empty array into a one-item one).
     $busy = [System.Collections.Generic.List[string]]@()
     foreach ($name in $Processes) {
+        if ([string]::IsNullOrEmpty($name)) { continue }  # -Name $null is a binding error, not a miss
         if (Get-Process -Name $name -ErrorAction SilentlyContinue) { $busy.Add($name) }
     }
     foreach ($name in $Services) {
+        if ([string]::IsNullOrEmpty($name)) { continue }
         $service = Get-Service -Name $name -ErrorAction SilentlyContinue
         if ($service -and [string]$service.Status -eq 'Running') { $busy.Add($name) }
     }
@@ -217,7 +221,7 @@ function Start-HostRestart {
     # (windowsserverdocs WindowsServerDocs/administration/windows-commands/shutdown.md: /t 0-315360000,
     # /c at most 512 characters; exit 1190: a shutdown is already scheduled, left alone.)
     param($Change)
-    $busy = @(Get-BusyName -Processes @($Change.busy_processes) -Services @($Change.busy_services))
+    $busy = Get-BusyName -Processes @($Change.busy_processes) -Services @($Change.busy_services)
     if ($busy.Count -gt 0) {
         throw ('an instrument run is in progress ({0}): the restart was not started' -f ($busy -join ', '))
     }
@@ -236,7 +240,7 @@ function Get-LrmState {
     $params = $module.Params
     $apphost = [byte[]]@()
     if (Test-Path -LiteralPath $apphostPath) { $apphost = [System.IO.File]::ReadAllBytes($apphostPath) }
-    $busy = @(Get-BusyName -Processes @($params.busy_processes) -Services @($params.busy_services))
+    $busy = Get-BusyName -Processes @($params.busy_processes) -Services @($params.busy_services)
     $auditText = $null
     if (Test-Path -LiteralPath $params.audit_path) {
         $auditText = [System.IO.File]::ReadAllText($params.audit_path, [System.Text.Encoding]::UTF8)
@@ -315,7 +319,7 @@ function Invoke-Change {
 if ($module.Params.phase -eq 'probe') {
     $module.Result.probe = @{
         boot_time = Get-BootTime
-        busy = @(Get-BusyName -Processes @($module.Params.busy_processes) -Services @($module.Params.busy_services))
+        busy = Get-BusyName -Processes @($module.Params.busy_processes) -Services @($module.Params.busy_services)
     }
     $module.ExitJson()
 }
