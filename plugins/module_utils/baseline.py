@@ -13,7 +13,7 @@ changes into one change per mechanism (registry values; one security template fo
 from __future__ import annotations
 
 from ansible_collections.meddev.hardening.plugins.module_utils import baseline_predicates as predicates
-from ansible_collections.meddev.hardening.plugins.module_utils.baseline_catalog import (  # noqa: F401 - the API
+from ansible_collections.meddev.hardening.plugins.module_utils.baseline_catalog import (
     MECHANISMS,
     PROFILES,
     Desired,
@@ -40,6 +40,8 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import (
     Plan,
 )
 
+__all__ = ["AUDIT_SETTINGS", "MECHANISMS", "PROFILES", "Desired", "Entry", "parse_auditpol", "parse_inf", "plan",
+           "render_auditpol", "render_inf", "validate"]
 ABSENT = predicates.ABSENT
 WINDOWS_10_FIRST_BUILD = 10240  # older builds (7/8.1, Server 2008 R2-2012 R2) are judged by the KB list
 ARROW = "\u2192"  # old -> new in --diff, as the reports write it (report_html.py)
@@ -123,12 +125,18 @@ def _read(state: dict, family: str, key):
     return state["secpol"].get(key, ABSENT)
 
 
+NOT_BY_GPO = object()
+
+
 def _read_gpo(state: dict, family: str, key):
+    """What a domain GPO sets for the setting: NOT_BY_GPO, ABSENT (the GPO deletes the value) or the value."""
     gpo = state["gpo"]
     if family == "registry":
-        return gpo["registry"].get(key[0], {}).get(key[1], ABSENT)
-    table = {"secpol": gpo["secpol"], "rights": gpo["user_rights"], "audit": gpo["audit"]}[family]
-    return table.get(key, ABSENT)
+        value = gpo["registry"].get(key[0], {}).get(key[1], NOT_BY_GPO)
+    else:
+        table = {"secpol": gpo["secpol"], "rights": gpo["user_rights"], "audit": gpo["audit"]}[family]
+        value = table.get(key, NOT_BY_GPO)
+    return ABSENT if value is None else value
 
 
 # -- plan -------------------------------------------------------------------------------------------------------
@@ -162,7 +170,7 @@ def _judge(entry: Entry, state: dict, batches: dict) -> tuple:
         return Control(entry.id, entry.title, entry.source, expected_text, actual_text, status, message)
 
     by_gpo = _read_gpo(state, family, key)
-    if by_gpo is not ABSENT:  # never fight Group Policy: report it
+    if by_gpo is not NOT_BY_GPO:  # never fight Group Policy: report it
         if predicates.holds(expect, by_gpo):
             return control(COMPLIANT, "set by Group Policy"), []
         return control(MANUAL, f"set by Group Policy: {_shown(entry, by_gpo)}; change it in the GPO"), []

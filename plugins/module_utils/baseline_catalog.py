@@ -263,6 +263,8 @@ def _resolve(raw: dict, ctx: dict) -> Entry:
             excepted = excepted or f"not part of the Microsoft baseline's {profile} profile (baseline_profile)"
         value = (raw["values"] or {}).get(profile)
         expect = (raw.get("expect") or {}).get(profile)
+    elif isinstance(raw.get("expect"), dict) and set(raw["expect"]) <= set(predicates.SHAPES):
+        expect = raw["expect"]  # a vendor entry's own rule (e.g. a driver key that may be absent)
     if raw.get("delegate"):
         excepted = excepted or str(raw.get("delegate_reason") or f"owned by the {raw['delegate']} role")
     excepted = excepted or _guard(raw, ctx["management"])

@@ -235,3 +235,10 @@ def test_a_registry_value_of_another_type_is_drift_even_when_it_reads_the_same()
                                       registry_kinds={LSA: {"LmCompatibilityLevel": "string"}}))
     assert controls["MS-LmCompat"].status == "drift"
     assert "(string, expected dword)" in controls["MS-LmCompat"].actual
+
+
+def test_a_value_a_gpo_deletes_is_group_policy_too():
+    gpo = {"registry": {LSA: {"LmCompatibilityLevel": None}}, "secpol": {}, "user_rights": {}, "audit": {}}
+    controls, _desired = run(gathered(gpo=gpo))
+    assert controls["MS-LmCompat"].status == "manual"
+    assert "set by Group Policy: absent" in controls["MS-LmCompat"].message
