@@ -285,6 +285,9 @@ def _change_words(desired: Desired, change: Change) -> list:
         return [f"audit record {desired.audit_path}: {change.before} -> {change.after}"]
     if change.kind == "secure_dir":
         return [f"folder {desired.backup_dir}: readable by Users (inherited) -> Administrators and SYSTEM only"]
+    if change.kind == "restart":
+        return [f"Windows restart (shutdown.exe /r, {change.params.get('delay_s')} s delay), refused while a run is "
+                f"in progress: {change.before} -> {change.after}"]
     if change.kind == "restore_file":
         return [f"applicationHost.config: patched ({change.before}) -> the original bytes from the backup "
                 f"({change.after})"]
