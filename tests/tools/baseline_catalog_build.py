@@ -841,6 +841,7 @@ def scan_and_write(win10: pathlib.Path, ws2019: pathlib.Path) -> int:
                                          width=150,
                                          default_flow_style=None))
     lines = []
+
     def row_order(item):
         (bench, rid, setting), _rec = item
         return bench, [int(x) for x in rid.split(".")], setting

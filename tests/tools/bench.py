@@ -108,6 +108,10 @@ def profile(hosts: int, latency: int) -> str:
         return profile_table({name: path.read_text() for name, path in raws.items()}, hosts, rate=200)
 
 
+def _size(data) -> int:
+    return len(json.dumps(data).encode())
+
+
 def payload_sizes() -> dict:
     """Bytes of the baseline's gather request, gather reply and apply request for one fresh host (JSON, as sent)."""
     sys.path.insert(0, str(ROOT / "tests" / "reliability"))
@@ -126,9 +130,8 @@ def payload_sizes() -> dict:
                    "services": sorted({s for e in desired.entries if e.mechanism == "service" for s in e.value})}
         state = twin.gather(host, request)
     plan = baseline.plan(desired, state)
-    size = lambda data: len(json.dumps(data).encode())  # noqa: E731 - a tool, not a plugin
-    return {"controls": len(desired.entries), "gather_request": size(request), "gather_reply": size(state),
-            "apply_request": size({"changes": [c.as_host_dict() for c in plan.changes]}),
+    return {"controls": len(desired.entries), "gather_request": _size(request), "gather_reply": _size(state),
+            "apply_request": _size({"changes": [c.as_host_dict() for c in plan.changes]}),
             "changes": len(plan.changes), "settings": sum(1 for c in plan.controls if c.status == "drift")}
 
 
