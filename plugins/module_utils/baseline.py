@@ -12,6 +12,7 @@ changes into one change per mechanism (registry values; one security template fo
 
 from __future__ import annotations
 
+from ansible_collections.meddev.hardening.plugins.module_utils import baseline_evidence
 from ansible_collections.meddev.hardening.plugins.module_utils import baseline_predicates as predicates
 from ansible_collections.meddev.hardening.plugins.module_utils.baseline_catalog import (
     MECHANISMS,
@@ -253,6 +254,8 @@ def plan(desired: Desired, gathered: dict) -> Plan:
                                                 [(name, control.actual, "disabled, stopped")]))
         elif entry.mechanism in ("hotfix", "bitlocker"):
             controls.append(_check_only(entry, gathered))
+        elif entry.mechanism == "evidence":  # check-only evidence (issue 14): baseline_evidence.py
+            controls.append(baseline_evidence.evaluate(entry, gathered))
         else:
             control, lines = _judge(entry, state, batches)
             controls.append(control)

@@ -16,7 +16,7 @@ from ansible_collections.meddev.hardening.plugins.module_utils import baseline_p
 from ansible_collections.meddev.hardening.plugins.module_utils.baseline_formats import AUDIT_SETTINGS
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import ArgumentError, as_bool, as_names
 
-MECHANISMS = ("registry", "secopt", "secpol", "user_right", "auditpol", "service", "hotfix", "bitlocker")
+MECHANISMS = ("registry", "secopt", "secpol", "user_right", "auditpol", "service", "hotfix", "bitlocker", "evidence")
 PROFILES = ("workgroup", "member_server")
 PRODUCTS = ("illumina_lrm", "iqwebx", "carestream_imagesuite", "carestream_directview", "philips_mr")
 INT_TYPES, TEXT_TYPES = ("int", "dword", "qword"), ("str", "string", "expand_string")
