@@ -105,4 +105,4 @@ changelog: $(VENV)/.dev-deps
 	$(BIN)/antsibull-changelog lint
 
 clean:
-	rm -rf .lab reports build
+	rm -rf inventories/lab/.lab .lab reports build

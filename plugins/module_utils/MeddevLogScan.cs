@@ -226,6 +226,7 @@ namespace ansible_collections.meddev.hardening.plugins.module_utils.MeddevLogSca
             finding.Add("uri", stem);
             finding.Add("query", query);
             finding.Add("status", Field(values, "sc-status"));
+            finding.Add("user_agent", Field(values, "cs(User-Agent)"));
             finding.Add("indicator", matched[0]);
             finding.Add("indicators", matched.ToArray());
             findings.Add(finding);

@@ -120,6 +120,7 @@ class Scan:
             self.findings.append({"file": path, "line": number, "time": when, "client_ip": client,
                                   "method": get("cs-method"), "uri": get("cs-uri-stem"),
                                   "query": get("cs-uri-query"), "status": get("sc-status"),
+                                  "user_agent": get("cs(User-Agent)"),
                                   "indicator": matched[0], "indicators": matched})
 
     def scan_file(self, path: str, handle) -> None:

@@ -88,8 +88,6 @@ def test_report_mode_follows_file_mode_and_a_bad_mode_falls_back_to_private(lab)
     assert modes() == (0o700, {"report.json": 0o600, "junit.xml": 0o600, "report.html": 0o600})
 
 
-@pytest.mark.xfail(strict=True, reason="needs the drift gate's fail_msg in playbooks/drift.yml shortened "
-                                       "(H5's report: the lead applies it); then remove this marker")
 def test_the_first_drift_check_prints_each_drift_once(lab):
     result = lab.playbook("drift.yml")
     report = lab.latest_report()

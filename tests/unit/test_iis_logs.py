@@ -106,3 +106,10 @@ def test_indicator_classes_are_ascii_so_python_and_dotnet_agree():
     assert not command.search("get /cmd\x1c/c") and not command.search("get /cmd\xa0/c")
     for item in iis_logs.catalog():  # written in lower case: the text they see is lower case
         assert not re.search(r"(?<!\\)[A-Z]", item["pattern"]), item["id"]
+
+
+def test_findings_carry_the_user_agent_as_logged():
+    """The report shows who asked (issue 15): cs(User-Agent) as IIS logs it."""
+    by_line = {f["line"]: f for f in scan(LOG)["findings"]}
+    assert by_line[17]["user_agent"] == "python-requests/2.31"
+    assert all(f["user_agent"] not in ("", None) for f in by_line.values())
