@@ -42,6 +42,8 @@ def _where(entry: dict) -> str:
         return f"`[Privilege Rights]` `{entry['right']}`"
     if mechanism == "auditpol":
         return f"audit subcategory `{entry['guid']}`"
+    if mechanism == "evidence":  # check-only evidence (issue 14), plugins/module_utils/baseline_evidence.py
+        return f"gathered evidence `{entry['evidence']}` (check-only)"
     return {"service": "service start type", "hotfix": "installed updates / OS build",
             "bitlocker": "`Get-BitLockerVolume` system drive"}[mechanism]
 
