@@ -239,6 +239,7 @@ msg:
 """
 
 import csv
+import datetime
 import io
 import re
 
@@ -653,6 +654,88 @@ def _bitlocker(document: dict) -> dict:
     return document["C:"]
 
 
+# -- check-only evidence (issue 14; Get-EvidenceState of baseline.ps1, docs/winsim.md) -----------------------
+SAFER = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\Safer\\CodeIdentifiers"
+REBOOT_MARKERS = (  # keys whose presence means a restart is pending (see Get-PendingRestart in the .ps1)
+    "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending",
+    "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired",
+)
+SESSION_MANAGER = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager"
+WSUS_POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\WindowsUpdate"
+FVE_POLICY = "HKLM\\SYSTEM\\CurrentControlSet\\Policies\\Microsoft\\FVE"
+REMOVABLE_DISK_POLICY = ("HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\RemovableStorageDevices"
+                         "\\{53f5630d-b6bf-11d0-94f2-00a0c91efb8b}")  # removable disks class GUID
+SUBSCRIPTION_MANAGER = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\EventLog\\EventForwarding\\SubscriptionManager"
+EVENT_LOG_READERS = "S-1-5-32-573"
+
+
+def _value(registry: dict, path: str, name: str):
+    key = registry.get(_find(registry, path) or "", {})
+    found = _find(key, name)
+    return None if found is None else registry_entry(key[found], f"{path}\\{name}")[1]
+
+
+def _srp(registry: dict) -> dict:
+    level = _value(registry, SAFER, "DefaultLevel")
+    rules = []
+    for path in sorted(registry):
+        parts = path.split("\\")
+        # CodeIdentifiers\<level>\Paths\{guid}: ItemData is the path of the rule
+        if path.lower().startswith(SAFER.lower() + "\\") and len(parts) == len(SAFER.split("\\")) + 3 \
+                and parts[-2].lower() == "paths" and parts[-3].isdigit():
+            data = _value(registry, path, "ItemData")
+            if data is not None:
+                rules.append({"path": data, "level": int(parts[-3])})
+    return {"configured": level is not None, "default_level": level, "path_rules": rules}
+
+
+def _patch(host: SimHost, registry: dict, updates: dict) -> dict:
+    """hotfixes.json ``installed_on``: InstalledOn of the newest Get-HotFix entry (absent = unknown);
+    clock.json ``today`` fixes the host's date (else today's)."""
+    pending = [p.rsplit("\\", 1)[1] for p in REBOOT_MARKERS if _find(registry, p) is not None]
+    if _value(registry, SESSION_MANAGER, "PendingFileRenameOperations"):
+        pending.append("PendingFileRenameOperations")
+    if host.read("windows_update").get("reboot_pending") and "RebootRequired" not in pending:
+        pending.append("RebootRequired")
+    today = host.read("clock").get("today") or datetime.date.today().isoformat()
+    return {"installed_on": updates.get("installed_on"), "today": today, "pending_restart": pending,
+            "wsus_server": _value(registry, WSUS_POLICY, "WUServer") or ""}
+
+
+def _fixed_drives(document: dict) -> dict:
+    if document.get("module") is False or document.get("fails"):
+        return {"error": _bitlocker(document)["error"]}
+    return {"volumes": [{"mount_point": k, **v} for k, v in sorted(document.items()) if re.fullmatch(r"[A-Z]:", k)]}
+
+
+def _failed(document: dict, part: dict) -> dict:
+    """A seeded ``fails: <message>`` makes that source unreadable, as a throwing cmdlet on the host."""
+    return {"error": str(document["fails"])} if document.get("fails") else part
+
+
+def evidence(host: SimHost, updates: dict) -> dict:
+    registry = host.read("registry")
+    services = host.read("services")
+    control = host.read("app_control")   # {applocker: {Exe: Enabled|AuditOnly|NotConfigured}, wdac: 0|1|2}
+    time = host.read("time")              # {source, offset_s} as w32tm /query /status shows them
+    drives = _fixed_drives(host.read("bitlocker"))
+    if "volumes" in drives:
+        drives["removable"] = {"deny_write": _value(registry, REMOVABLE_DISK_POLICY, "Deny_Write") == 1,
+                               "deny_unencrypted_write": _value(registry, FVE_POLICY, "RDVDenyWriteAccess") == 1}
+    managers = registry.get(_find(registry, SUBSCRIPTION_MANAGER) or "", {})
+    members = (host.read("local_groups").get(EVENT_LOG_READERS) or [])
+    return {
+        "srp": _srp(registry),
+        "patch": _patch(host, registry, updates),
+        "app_control": _failed(control, {"applocker": control.get("applocker") or {}, "wdac": control.get("wdac", 0)}),
+        "bitlocker_drives": drives,
+        "log_forwarding": {"subscription_managers": [str(v) for _n, v in sorted(managers.items())],
+                           "event_log_readers": members},
+        "time": _failed(time, {"source": time.get("source") or "Local CMOS Clock", "offset_s": time.get("offset_s")}),
+        "services": {name: str(item.get("Status", "")) for name, item in services.items()},
+    }
+
+
 def gather(host: SimHost, params: dict) -> dict:
     values, kinds = _registry_state(host, params["registry_values"])
     services = host.read("services")
@@ -672,6 +755,7 @@ def gather(host: SimHost, params: dict) -> dict:
         "bitlocker": _bitlocker(host.read("bitlocker")),
         "gpo": _gpo(host, part_of_domain),
         "part_of_domain": part_of_domain,
+        "evidence": evidence(host, hotfixes),
     }
 
 
