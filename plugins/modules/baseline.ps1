@@ -6,7 +6,8 @@
 # gather: the catalog's registry values with their types, the security template (secedit /export:
 # security policy and user rights), the audit policy (auditpol /get /r), services, hotfixes, OS build
 # and update revision (UBR), BitLocker on the system drive, what domain Group Policy sets (RSoP) and
-# whether the host is domain-joined - one call.
+# whether the host is domain-joined, and the check-only evidence (SRP, patch currency, application
+# control, BitLocker per fixed drive, event forwarding, time status) - one call.
 # apply: one batch per mechanism - registry values, one secedit /configure template (rendered
 # on the controller), one auditpol /restore file, services. External tools get their arguments
 # through ArgvParser (quoted as data), never through a command string.
@@ -273,6 +274,184 @@ function Get-GroupPolicyState {
     @{ registry = $registry; secpol = $secpol; user_rights = $rights; audit = $audit; error = '' }
 }
 
+# -- check-only evidence (issue 14): read in the one gather, never changed; judged by the controller
+# (plugins/module_utils/baseline_evidence.py). Each part catches its own failure and reports it in
+# error, so one unreadable source never stops the gather (as Get-SystemDriveBitLocker).
+
+function Get-RegistryValueOrNull {
+    param([string]$Path, [string]$Name)
+    $key = Open-RegistryKeyReadOnly -Path $Path
+    if ($null -eq $key) { return $null }
+    try {
+        $entry = Get-RegistryEntry -Key $key -Name $Name
+        if ($null -eq $entry) { return $null }
+        return $entry.value
+    }
+    finally { $key.Dispose() }
+}
+
+function Get-SrpEvidence {
+    # Software Restriction Policy: HKLM\SOFTWARE\Policies\Microsoft\Windows\Safer\CodeIdentifiers,
+    # DefaultLevel and path rules CodeIdentifiers\<level>\Paths\{guid} ItemData (learn.microsoft.com
+    # windows-server/identity/software-restriction-policies/software-restriction-policies-technical-overview).
+    try {
+        $root = 'HKLM\SOFTWARE\Policies\Microsoft\Windows\Safer\CodeIdentifiers'
+        $level = $null
+        $raw = Get-RegistryValueOrNull -Path $root -Name 'DefaultLevel'
+        if ($raw -is [int64]) { $level = [int64]$raw }  # REG_DWORD; any other kind is not a level Windows reads
+        $rules = [System.Collections.Generic.List[object]]::new()
+        $key = Open-RegistryKeyReadOnly -Path $root
+        if ($null -ne $key) {
+            try {
+                foreach ($levelName in $key.GetSubKeyNames()) {
+                    if ($levelName -notmatch '^\d+$') { continue }
+                    $paths = Open-RegistryKeyReadOnly -Path ('{0}\{1}\Paths' -f $root, $levelName)
+                    if ($null -eq $paths) { continue }
+                    try {
+                        foreach ($ruleName in $paths.GetSubKeyNames()) {
+                            $data = Get-RegistryValueOrNull -Path ('{0}\{1}\Paths\{2}' -f $root, $levelName, $ruleName) -Name 'ItemData'
+                            if ($null -ne $data) { $rules.Add(@{ path = [string]$data; level = [int]$levelName }) }
+                        }
+                    }
+                    finally { $paths.Dispose() }
+                }
+            }
+            finally { $key.Dispose() }
+        }
+        return @{ configured = ($null -ne $level); default_level = $level; path_rules = @($rules) }
+    }
+    catch { return @{ error = ('Software Restriction Policy: {0}' -f $_.Exception.Message) } }
+}
+
+function Get-PatchEvidence {
+    # Newest update by Get-HotFix InstalledOn (reference/5.1/Microsoft.PowerShell.Management/Get-HotFix.md;
+    # Win32_QuickFixEngineering). Restart pending: the servicing stack's RebootPending key, Windows
+    # Update's RebootRequired key and Session Manager PendingFileRenameOperations (MoveFileEx
+    # MOVEFILE_DELAY_UNTIL_REBOOT, learn.microsoft.com windows/win32/api/winbase/nf-winbase-movefileexa).
+    # WSUS: WindowsUpdate policy WUServer (learn.microsoft.com windows/deployment/update/waas-wu-settings).
+    try {
+        $dates = @(Get-HotFix -ErrorAction Stop | Where-Object { $null -ne $_.InstalledOn } | ForEach-Object { $_.InstalledOn })
+        $newest = $null
+        if ($dates.Count -gt 0) { $newest = ($dates | Sort-Object -Descending | Select-Object -First 1).ToString('yyyy-MM-dd') }
+        $pending = [System.Collections.Generic.List[string]]::new()
+        foreach ($marker in @(
+                'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending',
+                'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired')) {
+            $key = Open-RegistryKeyReadOnly -Path $marker
+            if ($null -ne $key) {
+                $key.Dispose()
+                $pending.Add($marker.Substring($marker.LastIndexOf('\') + 1))
+            }
+        }
+        $renames = Get-RegistryValueOrNull -Path 'HKLM\SYSTEM\CurrentControlSet\Control\Session Manager' -Name 'PendingFileRenameOperations'
+        if ($null -ne $renames -and @($renames).Count -gt 0) { $pending.Add('PendingFileRenameOperations') }
+        $server = Get-RegistryValueOrNull -Path 'HKLM\SOFTWARE\Policies\Microsoft\Windows\WindowsUpdate' -Name 'WUServer'
+        return @{ installed_on = $newest; today = (Get-Date).ToString('yyyy-MM-dd'); pending_restart = @($pending)
+            wsus_server = $(if ($null -ne $server) { [string]$server } else { '' }) }
+    }
+    catch { return @{ error = ('patch state: {0}' -f $_.Exception.Message) } }
+}
+
+function Get-AppControlEvidence {
+    # AppLocker: Get-AppLockerPolicy -Effective -Xml (docset/winserver2016-ps/AppLocker/Get-AppLockerPolicy.md),
+    # RuleCollection Type / EnforcementMode. WDAC: Win32_DeviceGuard in root\Microsoft\Windows\DeviceGuard,
+    # CodeIntegrityPolicyEnforcementStatus 0 off, 1 audit, 2 enforced (learn.microsoft.com windows/security/
+    # hardware-security/enable-virtualization-based-protection-of-code-integrity).
+    try {
+        $applocker = @{}
+        if (Get-Command -Name Get-AppLockerPolicy -ErrorAction SilentlyContinue) {
+            $xml = [xml](Get-AppLockerPolicy -Effective -Xml -ErrorAction Stop)
+            foreach ($collection in @($xml.AppLockerPolicy.RuleCollection)) {
+                if ($null -ne $collection) { $applocker[[string]$collection.Type] = [string]$collection.EnforcementMode }
+            }
+        }
+        $wdac = $null
+        try {
+            $guard = Get-CimInstance -Namespace 'root\Microsoft\Windows\DeviceGuard' -ClassName 'Win32_DeviceGuard' -ErrorAction Stop
+            if ($null -ne $guard.CodeIntegrityPolicyEnforcementStatus) { $wdac = [int]$guard.CodeIntegrityPolicyEnforcementStatus }
+        }
+        catch { $wdac = $null }  # the class is absent before Windows 10 / Server 2016: unknown, not off
+        return @{ applocker = $applocker; wdac = $wdac }
+    }
+    catch { return @{ error = ('application control: {0}' -f $_.Exception.Message) } }
+}
+
+function Get-FixedDriveBitLocker {
+    # Every fixed drive (Win32_LogicalDisk DriveType 3, learn.microsoft.com windows/win32/cimwin32prov/
+    # win32-logicaldisk) by Get-BitLockerVolume -MountPoint; removable-media policy: removable disks
+    # class {53f5630d-b6bf-11d0-94f2-00a0c91efb8b} Deny_Write (Removable Storage Access policy) and
+    # FVE RDVDenyWriteAccess ("Deny write access to removable drives not protected by BitLocker").
+    if (-not (Get-Command -Name Get-BitLockerVolume -ErrorAction SilentlyContinue)) {
+        return @{ error = 'Get-BitLockerVolume is not available (the BitLocker feature is not installed)' }
+    }
+    try {
+        $volumes = [System.Collections.Generic.List[object]]::new()
+        foreach ($disk in @(Get-CimInstance -ClassName 'Win32_LogicalDisk' -Filter 'DriveType = 3' -ErrorAction Stop)) {
+            $mount = [string]$disk.DeviceID
+            try {
+                $volume = Get-BitLockerVolume -MountPoint $mount -ErrorAction Stop
+                $volumes.Add(@{ mount_point = $mount; protection_status = [string]$volume.ProtectionStatus
+                        encryption_method = [string]$volume.EncryptionMethod })
+            }
+            catch { $volumes.Add(@{ mount_point = $mount; error = $_.Exception.Message }) }
+        }
+        $denyWrite = Get-RegistryValueOrNull -Path 'HKLM\SOFTWARE\Policies\Microsoft\Windows\RemovableStorageDevices\{53f5630d-b6bf-11d0-94f2-00a0c91efb8b}' -Name 'Deny_Write'
+        $denyPlain = Get-RegistryValueOrNull -Path 'HKLM\SYSTEM\CurrentControlSet\Policies\Microsoft\FVE' -Name 'RDVDenyWriteAccess'
+        return @{ volumes = @($volumes); removable = @{ deny_write = ($denyWrite -eq 1); deny_unencrypted_write = ($denyPlain -eq 1) } }
+    }
+    catch { return @{ error = ('fixed drives: {0}' -f $_.Exception.Message) } }
+}
+
+function Get-LogForwardingEvidence {
+    # WEF: the SubscriptionManager policy values (learn.microsoft.com windows/security/operating-system-security/
+    # device-management/use-windows-event-forwarding-to-assist-in-intrusion-detection); Event Log Readers
+    # (S-1-5-32-573) members by Get-LocalGroupMember -SID (reference/5.1/Microsoft.PowerShell.LocalAccounts).
+    try {
+        $managers = [System.Collections.Generic.List[string]]::new()
+        $key = Open-RegistryKeyReadOnly -Path 'HKLM\SOFTWARE\Policies\Microsoft\Windows\EventLog\EventForwarding\SubscriptionManager'
+        if ($null -ne $key) {
+            try { foreach ($name in $key.GetValueNames()) { $managers.Add([string]$key.GetValue($name)) } }
+            finally { $key.Dispose() }
+        }
+        $group = [System.Security.Principal.SecurityIdentifier]::new('S-1-5-32-573')
+        $members = @(Get-LocalGroupMember -SID $group -ErrorAction Stop | ForEach-Object { [string]$_.SID.Value })
+        return @{ subscription_managers = @($managers); event_log_readers = $members }
+    }
+    catch { return @{ error = ('event forwarding: {0}' -f $_.Exception.Message) } }
+}
+
+function Get-TimeEvidence {
+    # w32tm /query /status (windows-server/networking/windows-time-service/windows-time-service-tools-and-settings):
+    # "Source:" and "Phase Offset: <seconds>s" lines (English output; another language leaves them unknown).
+    try {
+        $text = Invoke-Tool -Arguments @('w32tm.exe', '/query', '/status')
+        $source = ''
+        $offset = $null
+        foreach ($line in ($text -split "`r?`n")) {
+            if ($line -match '^\s*Source:\s*(.+?)\s*$') { $source = $Matches[1] }
+            if ($line -match '^\s*Phase Offset:\s*(-?[0-9.]+)s\s*$') {
+                $offset = [double]::Parse($Matches[1], [System.Globalization.CultureInfo]::InvariantCulture)
+            }
+        }
+        return @{ source = $source; offset_s = $offset }
+    }
+    catch { return @{ error = ('w32tm /query /status: {0}' -f $_.Exception.Message) } }
+}
+
+function Get-EvidenceState {
+    $services = @{}
+    foreach ($service in @(Get-Service -ErrorAction SilentlyContinue)) { $services[$service.Name] = [string]$service.Status }
+    @{
+        srp = Get-SrpEvidence
+        patch = Get-PatchEvidence
+        app_control = Get-AppControlEvidence
+        bitlocker_drives = Get-FixedDriveBitLocker
+        log_forwarding = Get-LogForwardingEvidence
+        time = Get-TimeEvidence
+        services = $services
+    }
+}
+
 function Get-BaselineState {
     $read = Get-RegistryState
     $inf = New-TempFile -Extension '.inf'
@@ -303,6 +482,7 @@ function Get-BaselineState {
         bitlocker = $bitlocker
         gpo = Get-GroupPolicyState -PartOfDomain $partOfDomain
         part_of_domain = $partOfDomain
+        evidence = Get-EvidenceState
     }
 }
 

@@ -677,6 +677,7 @@ def _value(registry: dict, path: str, name: str):
 
 def _srp(registry: dict) -> dict:
     level = _value(registry, SAFER, "DefaultLevel")
+    level = level if isinstance(level, int) else None  # the .ps1 takes a REG_DWORD only
     rules = []
     for path in sorted(registry):
         parts = path.split("\\")
