@@ -274,6 +274,40 @@ function Get-GroupPolicyState {
     @{ registry = $registry; secpol = $secpol; user_rights = $rights; audit = $audit; error = '' }
 }
 
+function Get-BaselineState {
+    $read = Get-RegistryState
+    $inf = New-TempFile -Extension '.inf'
+    try {
+        # /areas takes several areas separated by spaces (windows-commands/secedit-export.md);
+        # SECURITYPOLICY holds [System Access], [Event Audit], [Registry Values]; USER_RIGHTS [Privilege Rights].
+        $null = Invoke-Tool -Arguments @('secedit.exe', '/export', '/cfg', $inf, '/areas', 'SECURITYPOLICY', 'USER_RIGHTS', '/quiet')
+        $secpol = [System.IO.File]::ReadAllText($inf)
+    }
+    finally { Remove-Item -LiteralPath $inf -Force -ErrorAction SilentlyContinue }
+    $services = @{}
+    foreach ($service in Get-Service -Name $module.Params.services -ErrorAction SilentlyContinue) {
+        $services[$service.Name] = @{ Status = [string]$service.Status; StartType = [string]$service.StartType }
+    }
+    $bitlocker = Get-SystemDriveBitLocker
+    $os = Get-OsRevision
+    # Win32_ComputerSystem.PartOfDomain (learn.microsoft.com windows/win32/cimwin32prov/win32-computersystem).
+    $partOfDomain = [bool](Get-CimInstance -ClassName 'Win32_ComputerSystem' -Property 'PartOfDomain' -ErrorAction Stop).PartOfDomain
+    @{
+        registry = $read.registry
+        registry_kinds = $read.registry_kinds
+        secpol_inf = $secpol
+        auditpol_csv = Invoke-Tool -Arguments @('auditpol.exe', '/get', '/category:*', '/r')
+        services = $services
+        hotfixes = @(Get-HotFix -ErrorAction SilentlyContinue | ForEach-Object { $_.HotFixID })
+        os_build = $os.build
+        os_ubr = $os.ubr
+        bitlocker = $bitlocker
+        gpo = Get-GroupPolicyState -PartOfDomain $partOfDomain
+        part_of_domain = $partOfDomain
+        evidence = Get-EvidenceState
+    }
+}
+
 # -- check-only evidence (issue 14): read in the one gather, never changed; judged by the controller
 # (plugins/module_utils/baseline_evidence.py). Each part catches its own failure and reports it in
 # error, so one unreadable source never stops the gather (as Get-SystemDriveBitLocker).
@@ -449,40 +483,6 @@ function Get-EvidenceState {
         log_forwarding = Get-LogForwardingEvidence
         time = Get-TimeEvidence
         services = $services
-    }
-}
-
-function Get-BaselineState {
-    $read = Get-RegistryState
-    $inf = New-TempFile -Extension '.inf'
-    try {
-        # /areas takes several areas separated by spaces (windows-commands/secedit-export.md);
-        # SECURITYPOLICY holds [System Access], [Event Audit], [Registry Values]; USER_RIGHTS [Privilege Rights].
-        $null = Invoke-Tool -Arguments @('secedit.exe', '/export', '/cfg', $inf, '/areas', 'SECURITYPOLICY', 'USER_RIGHTS', '/quiet')
-        $secpol = [System.IO.File]::ReadAllText($inf)
-    }
-    finally { Remove-Item -LiteralPath $inf -Force -ErrorAction SilentlyContinue }
-    $services = @{}
-    foreach ($service in Get-Service -Name $module.Params.services -ErrorAction SilentlyContinue) {
-        $services[$service.Name] = @{ Status = [string]$service.Status; StartType = [string]$service.StartType }
-    }
-    $bitlocker = Get-SystemDriveBitLocker
-    $os = Get-OsRevision
-    # Win32_ComputerSystem.PartOfDomain (learn.microsoft.com windows/win32/cimwin32prov/win32-computersystem).
-    $partOfDomain = [bool](Get-CimInstance -ClassName 'Win32_ComputerSystem' -Property 'PartOfDomain' -ErrorAction Stop).PartOfDomain
-    @{
-        registry = $read.registry
-        registry_kinds = $read.registry_kinds
-        secpol_inf = $secpol
-        auditpol_csv = Invoke-Tool -Arguments @('auditpol.exe', '/get', '/category:*', '/r')
-        services = $services
-        hotfixes = @(Get-HotFix -ErrorAction SilentlyContinue | ForEach-Object { $_.HotFixID })
-        os_build = $os.build
-        os_ubr = $os.ubr
-        bitlocker = $bitlocker
-        gpo = Get-GroupPolicyState -PartOfDomain $partOfDomain
-        part_of_domain = $partOfDomain
-        evidence = Get-EvidenceState
     }
 }
 
