@@ -231,9 +231,10 @@ def _scan(desired, gathered, changes, *, install: str, restoring: bool) -> list:
     if defender:
         changes.append(scan)
     names = "; ".join(f"{d.get('threat')} ({', '.join(d.get('resources') or [])})" for d in found[:5])
+    # The names go in `actual` too: after an apply the outcome keeps `actual` and words the message itself.
     return [Control("IQW-SCAN", title, source, "scanned, no threats",
-                    f"scanned {finished}, {len(found)} threat(s) found", DRIFT,
-                    f"{names}: review them in Defender (SRC-IQW-3); the next apply scans again (SRC-IQW-7)")]
+                    f"scanned {finished}, {len(found)} threat(s) found: {names}", DRIFT,
+                    "review them in Defender (SRC-IQW-3); the next apply scans again (SRC-IQW-7)")]
 
 
 def _under(resource: str, folder: str) -> bool:

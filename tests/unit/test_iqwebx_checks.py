@@ -105,8 +105,8 @@ def test_threats_found_by_the_scan_are_drift_named_and_scanned_again():
     elsewhere = {"time": "2026-12-02T10:03:00Z", "threat": "Other", "resources": [r"file:_D:\Users\x.exe"]}
     plan = iqwebx.plan(desired(), gathered(scan_text=record(), detections=[older, found, elsewhere]))
     control = controls(plan)["IQW-SCAN"]
-    assert control.status == "drift" and control.actual.endswith("1 threat(s) found")
-    assert "Backdoor:PHP/Webshell.A" in control.message and "Rundas" not in control.message
+    assert control.status == "drift" and "1 threat(s) found: Backdoor:PHP/Webshell.A" in control.actual
+    assert r"PACS\www\x.php" in control.actual and "Rundas" not in control.actual and "Defender" in control.message
     assert plan.changes[0].kind == "scan"
 
 
@@ -179,7 +179,7 @@ def test_twin_scan_quarantines_what_the_definitions_flag_and_records_start_and_e
     host.windows_path(TARGET).write_bytes(b"MZ")  # restored: the next gather judges the scan
     state = twin.gather(host, params)
     plan = iqwebx.plan(desired(evidence_path=params["evidence_path"]), state)
-    assert controls(plan)["IQW-SCAN"].status == "drift" and "Webshell" in controls(plan)["IQW-SCAN"].message
+    assert controls(plan)["IQW-SCAN"].status == "drift" and "Webshell" in controls(plan)["IQW-SCAN"].actual
 
 
 def test_twin_scan_skips_excluded_files_and_refuses_a_missing_folder(tmp_path):
