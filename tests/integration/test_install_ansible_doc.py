@@ -22,7 +22,7 @@ def doc(tmp_path_factory):
     subprocess.run([galaxy, "collection", "build", "--output-path", str(root), str(ROOT)], cwd=root, env=env,
                    capture_output=True, check=True, timeout=600)
     subprocess.run([galaxy, "collection", "install", "--offline", "-p", str(root / "collections"),
-                    str(next(root.glob("meddev-hardening-*.tar.gz")))], cwd=root, env=env, capture_output=True,
+                    str(sorted(root.glob("meddev-hardening-*.tar.gz"))[0])], cwd=root, env=env, capture_output=True,
                    check=True, timeout=600)
 
     def run(*args):

@@ -49,7 +49,7 @@ def installed(tmp_path_factory):
     subprocess.run([galaxy, "collection", "build", "--output-path", str(root), str(ROOT)],
                    cwd=root, env=env, capture_output=True, text=True, timeout=600, check=True)
     subprocess.run([galaxy, "collection", "install", "--offline", "-p", str(root / "collections"),
-                    str(next(root.glob("meddev-hardening-*.tar.gz")))],
+                    str(sorted(root.glob("meddev-hardening-*.tar.gz"))[0])],
                    cwd=root, env=env, capture_output=True, text=True, timeout=600, check=True)
     collection = root / "collections" / "ansible_collections" / "meddev" / "hardening"
     set_writable(collection, False)  # (root ignores this: the fingerprint below catches any write)

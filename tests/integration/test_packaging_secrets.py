@@ -18,7 +18,7 @@ def tarball(tmp_path_factory):
     out = tmp_path_factory.mktemp("build")
     subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(out), str(ROOT)],
                    cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
-    with tarfile.open(next(out.glob("meddev-hardening-*.tar.gz"))) as tar:
+    with tarfile.open(sorted(out.glob("meddev-hardening-*.tar.gz"))[0]) as tar:
         yield {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 
 
