@@ -510,6 +510,30 @@ function ConvertTo-RegistryWrite {
     throw ('unknown registry type {0}' -f $Type)
 }
 
+function Complete-RegistryFollowUp {
+    # What some registry settings need in the same apply (issue 14):
+    # - W32Time settings (BL-NTP-*): `w32tm /config /update` makes the running service read them
+    #   (windows-server/networking/windows-time-service/windows-time-service-tools-and-settings); a stopped
+    #   service reads them when it starts, and /update would fail on it, so it is only run while it runs.
+    # - a WEF subscription manager (BL-EVENT-FORWARDING): the forwarder runs as NETWORK SERVICE (S-1-5-20)
+    #   and reads the Security log only as a member of Event Log Readers (S-1-5-32-573)
+    #   (windows/win32/wec/setting-up-a-source-initiated-subscription); added when it is not a member.
+    param([string[]]$Paths)
+    $time = @($Paths | Where-Object { $_ -like 'HKLM\SYSTEM\CurrentControlSet\Services\W32Time\*' })
+    $forwarding = @($Paths | Where-Object { $_ -eq 'HKLM\SOFTWARE\Policies\Microsoft\Windows\EventLog\EventForwarding\SubscriptionManager' })
+    if ($forwarding.Count -gt 0) {
+        $group = [System.Security.Principal.SecurityIdentifier]::new('S-1-5-32-573')
+        $members = @(Get-LocalGroupMember -SID $group -ErrorAction Stop | ForEach-Object { [string]$_.SID.Value })
+        if ($members -notcontains 'S-1-5-20') { Add-LocalGroupMember -SID $group -Member 'S-1-5-20' -ErrorAction Stop }
+    }
+    if ($time.Count -gt 0) {
+        $service = Get-Service -Name 'W32Time' -ErrorAction SilentlyContinue
+        if ($null -ne $service -and [string]$service.Status -eq 'Running') {
+            $null = Invoke-Tool -Arguments @('w32tm.exe', '/config', '/update')
+        }
+    }
+}
+
 function Invoke-Change {
     param($Change)
     switch ($Change.kind) {
@@ -521,6 +545,7 @@ function Invoke-Change {
                 # -Force replaces a value of another type, as the twin does.
                 $null = New-ItemProperty -LiteralPath $path -Name $item.name -Value $typed.value -PropertyType $typed.kind -Force
             }
+            Complete-RegistryFollowUp -Paths @($Change.values | ForEach-Object { [string]$_.path })
         }
         'apply_secpol' {
             $inf = New-TempFile -Extension '.inf'

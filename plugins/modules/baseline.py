@@ -37,13 +37,22 @@ attributes:
 options:
   catalog:
     description:
-      - The control catalog (the role passes C(baseline_catalog) and the generated C(baseline_ms_catalog)).
+      - The control catalog (the role passes C(baseline_catalog) here and the generated C(baseline_ms_catalog)
+        through O(catalog_vars)).
       - Each entry has C(id), C(title), C(mechanism) (C(registry), C(secopt), C(secpol), C(user_right),
         C(auditpol), C(service), C(hotfix), C(bitlocker)), where the setting lives (C(path)/C(name)/C(type),
         C(key), C(right) or C(guid)) and C(values) per profile; see docs/controls.md.
     type: list
     elements: dict
     required: true
+  catalog_vars:
+    description:
+      - Names of variables whose control lists join O(catalog), read by the action from the host's variables instead
+        of being passed as task arguments (Ansible copies a task's arguments between its processes with every
+        host's result; for Microsoft's baseline that copy was the largest controller cost, docs/performance.md).
+    type: list
+    elements: str
+    default: []
   profile:
     description:
       - Which Microsoft security baseline profile the host gets (the role passes C(baseline_profile)).
@@ -107,10 +116,11 @@ seealso:
 EXAMPLES = r"""
 - name: Baseline from the role's catalog (what roles/baseline does)
   meddev.hardening.baseline:
-    catalog: "{{ baseline_catalog + (baseline_ms_catalog | default([])) }}"
+    catalog: "{{ baseline_catalog }}"
+    catalog_vars: [baseline_ms_catalog]
     profile: "{{ baseline_profile }}"
     values: "{{ baseline_values }}"
-    product_conflicts: "{{ baseline_product_conflicts | default({}) }}"
+    product_conflicts: "{{ baseline_product_conflicts }}"
     products: "{{ meddev_products | default([]) }}"
     protected_services: "{{ baseline_protected_services }}"
     skip: "{{ baseline_skip }}"
@@ -760,6 +770,24 @@ def gather(host: SimHost, params: dict) -> dict:
     }
 
 
+def _registry_follow_up(host: SimHost, paths: list) -> None:
+    """Complete-RegistryFollowUp of the .ps1: NETWORK SERVICE into Event Log Readers when a WEF subscription
+    manager is written; ``w32tm /config /update`` (time.json ``config_updates`` counts them) when W32Time
+    settings are written and the service runs (a stopped or absent W32Time is left alone)."""
+    if any(p.lower() == SUBSCRIPTION_MANAGER.lower() for p in paths):
+        groups = host.read("local_groups")
+        members = groups.setdefault(EVENT_LOG_READERS, [])
+        if "S-1-5-20" not in members:
+            members.append("S-1-5-20")
+            host.write("local_groups", groups)
+    if any(p.lower().startswith("hklm\\system\\currentcontrolset\\services\\w32time\\") for p in paths):
+        service = host.read("services").get(_find(host.read("services"), "W32Time") or "", {})
+        if service.get("Status") == "Running":
+            time = host.read("time")
+            time["config_updates"] = int(time.get("config_updates", 0)) + 1
+            host.write("time", time)
+
+
 def apply_change(host: SimHost, change: dict) -> None:
     kind = change.get("kind")
     if kind == "set_registry":
@@ -770,6 +798,7 @@ def apply_change(host: SimHost, change: dict) -> None:
                 _set_registry(registry, item["path"], item["name"], item.get("type"), item.get("value"))
         finally:
             host.write("registry", registry)
+        _registry_follow_up(host, [item["path"] for item in change["values"]])
     elif kind == "apply_secpol":
         _configure(host, change["inf"])
     elif kind == "apply_auditpol":

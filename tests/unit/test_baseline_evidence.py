@@ -46,7 +46,12 @@ def test_evidence_controls_are_reported_and_never_become_changes(host):
     assert not changed & EVIDENCE_IDS
 
 
+def clear_srp(host):
+    host.write("registry", {k: v for k, v in host.read("registry").items() if "\\Safer\\" not in k})
+
+
 def test_srp_reports_whether_c_illumina_is_the_exempted_path(host):
+    clear_srp(host)  # the lab seed has its own rule
     put(host, "registry", {SAFER: {"DefaultLevel": 0},
                            RULE: {"ItemData": "C:\\Illumina\\"}})
     srp = run(host)[0]["BL-SRP-STATE"]
@@ -57,6 +62,7 @@ def test_srp_reports_whether_c_illumina_is_the_exempted_path(host):
 
 
 def test_srp_absent_is_manual_and_only_for_illumina_hosts(host):
+    clear_srp(host)
     assert run(host)[0]["BL-SRP-STATE"].status == "manual"
     assert run(host, products=())[0]["BL-SRP-STATE"].status == "not_applicable"
 
@@ -77,6 +83,8 @@ def test_an_old_update_is_drift_a_pending_restart_manual_and_an_unknown_date_man
 
 
 def test_application_control_needs_an_enforcing_mechanism(host):
+    assert run(host)[0]["BL-APP-CONTROL"].status == "compliant"  # the seed's SRP: default Disallowed
+    clear_srp(host)
     assert run(host)[0]["BL-APP-CONTROL"].status == "manual"
     put(host, "app_control", {"applocker": {"Exe": "AuditOnly"}, "wdac": 1})
     audit = run(host)[0]["BL-APP-CONTROL"]
@@ -150,3 +158,36 @@ def test_the_ps1_catches_each_evidence_source_on_its_own():
         body = body[:body.index("\nfunction ", 1)]
         assert re.search(r"catch \{ return @\{ error = ", body), name
     assert "Get-AppLockerPolicy -Effective -Xml" in text and "'DriveType = 3'" in text
+
+
+MANAGER = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\EventLog\\EventForwarding\\SubscriptionManager"
+NTP = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\Parameters"
+
+
+def set_registry(host, path, name, value):
+    baseline_sim.apply_change(host, {"kind": "set_registry",
+                                     "values": [{"path": path, "name": name, "type": "string", "value": value}]})
+
+
+def test_declaring_a_collector_grants_network_service_event_log_readers_in_the_same_apply(host):
+    set_registry(host, MANAGER, "1", "Server=http://wec:5985/wsman/SubscriptionManager/WEC,Refresh=60")
+    assert host.read("local_groups")["S-1-5-32-573"] == ["S-1-5-20"]
+    set_registry(host, MANAGER, "1", "Server=http://wec:5985/wsman/SubscriptionManager/WEC,Refresh=60")
+    assert host.read("local_groups")["S-1-5-32-573"] == ["S-1-5-20"]  # added once
+    assert run(host)[0]["BL-LOG-FORWARDING"].status == "compliant"
+
+
+def test_ntp_settings_are_applied_with_w32tm_config_update_only_while_w32time_runs(host):
+    set_registry(host, NTP, "NtpServer", "ntp1.hospital.local,0x8")
+    assert "config_updates" not in host.read("time")  # stopped/absent: the service reads them when it starts
+    put(host, "services", {"W32Time": {"Status": "Running", "StartType": "Manual"}})
+    set_registry(host, NTP, "NtpServer", "ntp1.hospital.local,0x8")
+    assert host.read("time")["config_updates"] == 1
+
+
+def test_the_ps1_follows_registry_writes_with_the_group_member_and_w32tm_update():
+    text = PS1.read_text(encoding="utf-8")
+    body = text[text.index("function Complete-RegistryFollowUp {"):text.index("function Invoke-Change {")]
+    assert "Add-LocalGroupMember -SID $group -Member 'S-1-5-20'" in body and "-notcontains 'S-1-5-20'" in body
+    assert "@('w32tm.exe', '/config', '/update')" in body and "-eq 'Running'" in body
+    assert "Complete-RegistryFollowUp -Paths" in text[text.index("'set_registry' {"):]
