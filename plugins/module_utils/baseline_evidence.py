@@ -167,8 +167,10 @@ def log_forwarding(entry, gathered: dict) -> Control:
     actual = (f"WEF: {', '.join(managers) or 'none'} (NETWORK SERVICE in Event Log Readers: "
               f"{'yes' if readers_ok else 'no'}); agents running: {', '.join(agents) or 'none'}")
     if managers and not readers_ok:
-        return _control(entry, expected, actual, MANUAL, "add NETWORK SERVICE to Event Log Readers (S-1-5-32-573) so "
-                        "the subscription can read the Security log")
+        return _control(entry, expected, actual, MANUAL,
+                        "NETWORK SERVICE is not in Event Log Readers (S-1-5-32-573), so the subscription cannot "
+                        "read the Security log: the apply that writes BL-EVENT-FORWARDING "
+                        "adds it (baseline_event_collector); else add it by hand")
     ok = bool(managers) or bool(agents)
     return _control(entry, expected, actual, COMPLIANT if ok else MANUAL,
                     "" if ok else "no event forwarding found: set baseline_event_collector or install the site's "
@@ -184,6 +186,9 @@ def time_status(entry, gathered: dict) -> Control:
         return failed
     offset = part.get("offset_s")
     actual = f"source {part.get('source') or 'unknown'}, offset {offset if offset is not None else 'unknown'} s"
+    if str(part.get("source") or "").lower().startswith(("local cmos clock", "free-running")):
+        return _control(entry, expected, actual, MANUAL, "the clock is not synchronised with a time server: set "
+                        "baseline_ntp_servers (SRC-PMR-12)")
     if not isinstance(offset, (int, float)) or isinstance(offset, bool):
         return _control(entry, expected, actual, MANUAL, "the offset could not be read from w32tm /query /status")
     ok = abs(offset) <= int(entry.value)
