@@ -184,12 +184,13 @@ def _retired(items, prefix: str) -> tuple:
     out = []
     for i, item in enumerate(items):
         var = f"{prefix}retired[{i}]"
-        if not isinstance(item, dict) or set(item) - {"kind", "value", "source", "reason"}:
+        if not isinstance(item, dict) or set(item) - {"kind", "value", "source", "reason", "variable"}:
             raise ArgumentError(var, "must be a dictionary with keys kind, value, source, reason")
+        value_var = str(item.get("variable") or f"{var}.value")  # the role names the variable it came from
         kind = str(item.get("kind", "path"))
         if kind not in KINDS:
             raise ArgumentError(f"{var}.kind", f"{kind!r} is not allowed; allowed: {', '.join(KINDS)}")
-        out.append(Retired(kind, _checked_value(kind, item.get("value"), f"{var}.value"),
+        out.append(Retired(kind, _checked_value(kind, item.get("value"), value_var),
                            tuple(as_names(item.get("source"), f"{var}.source")), str(item.get("reason") or "")))
     return tuple(out)
 

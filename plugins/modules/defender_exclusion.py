@@ -68,6 +68,7 @@ options:
       - Exclusions that no vendor source asks for, each C(kind), C(value), C(source) (the SRC id it was wrongly
         cited for) and C(reason). Removed when the ownership record lists them (this collection added them),
         otherwise reported as C(manual) and left in place. Ignored when also declared in O(exclusions).
+        Optional C(variable) names the role variable a refused value came from.
     type: list
     elements: dict
     default: []

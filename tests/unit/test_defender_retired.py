@@ -70,6 +70,10 @@ def test_retired_items_are_validated():
         defender.validate({"owner_record": RECORD, "retired": [{"kind": "path", "value": "relative"}]},
                           "av_exclusions_")
     assert error.value.variable == "av_exclusions_retired[0].value"
+    with pytest.raises(ArgumentError) as error:
+        defender.validate({"owner_record": RECORD, "retired": [{"kind": "path", "value": "C:\\a\nb",
+                                                                  "variable": "av_exclusions_illumina_folder"}]}, "")
+    assert error.value.variable == "av_exclusions_illumina_folder"
 
 
 @pytest.mark.parametrize(("product", "source"), [("carestream_imageview", "SRC-CS-4"),
