@@ -38,8 +38,10 @@ def set_writable(path, writable: bool):
 def installed(tmp_path_factory):
     """The built tarball installed into a private collections path, then made read-only."""
     root = tmp_path_factory.mktemp("install")
+    # Python caches bytecode wherever it can write; root can write despite the read-only bits, and a
+    # really read-only install simply skips the cache. Off here, so any other write shows.
     env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(root), "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
-           "ANSIBLE_NOCOLOR": "1"}
+           "ANSIBLE_NOCOLOR": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     (root / "ansible.cfg").write_text(textwrap.dedent(f"""\
         [defaults]
         collections_path = {root / "collections"}
