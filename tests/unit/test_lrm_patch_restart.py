@@ -96,7 +96,7 @@ def host(tmp_path):
 
 def test_busy_check_counts_down_a_run_that_ends(host):
     host.write("processes", {"running": ["explorer", "RTA"], "ends_after_checks": {"RTA": 2}})
-    assert [winsim.busy_check(host, ["RTA"], []) for _ in range(3)] == [["RTA"], ["RTA"], []]
+    assert [winsim.busy_check(host, ["RTA"], []) for _check in range(3)] == [["RTA"], ["RTA"], []]
     assert host.read("processes")["running"] == ["explorer"]
 
 
