@@ -34,7 +34,10 @@ options:
       - Directory holding the state of every simulated host of the inventory, one folder per host.
       - A relative path is taken from the inventory's directory. Defaults to C(.lab) next to the
         inventory (C(<inventory_dir>/.lab)), so the lab's state stays with the inventory that
-        describes it, never inside an installed (possibly read-only) collection.
+        describes it.
+      - An installed collection is never written to (it may be read-only, or part of an execution
+        environment). For an inventory inside one, such as its own C(inventories/lab), the default is
+        C(.lab) in the current directory; copy the inventory out to keep the lab with it.
     type: str
     vars:
       - name: meddev_lab_dir
@@ -94,6 +97,16 @@ from ansible.plugins.connection.local import Connection as LocalConnection
 
 from ansible_collections.meddev.hardening.plugins.module_utils import winsim
 
+# The collection this plugin belongs to: a checkout, or an installed copy (which has a MANIFEST.json).
+COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+
+
+def in_installed_collection(path: str) -> bool:
+    """Whether path lies inside this collection as installed by ansible-galaxy (never to be written)."""
+    if not os.path.isfile(os.path.join(COLLECTION_ROOT, "MANIFEST.json")):
+        return False
+    return os.path.commonpath((os.path.realpath(path), COLLECTION_ROOT)) == COLLECTION_ROOT
+
 
 class Connection(LocalConnection):
     transport = "meddev.hardening.winsim"
@@ -102,12 +115,16 @@ class Connection(LocalConnection):
     module_implementation_preferences = (".py",)
 
     def lab_dir(self) -> str:
-        # Next to the inventory: a distributor's copied lab inventory keeps its own state, and a
-        # collection installed read-only (or in an execution environment) is never written to.
-        # Without an inventory directory (e.g. `-i host,`) the current directory is used.
+        # Next to the inventory: a distributor's copied lab inventory keeps its own state. A collection
+        # installed read-only (or in an execution environment) is never written to: for the inventory it
+        # ships, the current directory. Without an inventory directory (`-i host,`): the current one.
         inventory_dir = self.get_option("inventory_dir") or "."
-        configured = os.path.expanduser(self.get_option("lab_dir") or ".lab")
-        return os.path.abspath(os.path.join(inventory_dir, configured))
+        configured = os.path.expanduser(self.get_option("lab_dir") or "")
+        if configured:
+            return os.path.abspath(os.path.join(inventory_dir, configured))
+        if in_installed_collection(inventory_dir):
+            return os.path.abspath(".lab")
+        return os.path.abspath(os.path.join(inventory_dir, ".lab"))
 
     def state_dir(self) -> str:
         configured = self.get_option("state_dir")
