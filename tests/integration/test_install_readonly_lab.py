@@ -59,10 +59,10 @@ def installed(tmp_path_factory):
     set_writable(collection, True)
 
 
-def play(root, env, inventory, name, *args):
+def play(root, env, inventory, name, *args, cwd=None):
     result = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), f"meddev.hardening.{name}",
-                             "--limit", HOSTS, *args], cwd=root / "work", env=env, capture_output=True, text=True,
-                            timeout=900, check=False)
+                             "--limit", HOSTS, *args], cwd=cwd or root / "work", env=env, capture_output=True,
+                            text=True, timeout=900, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -97,3 +97,13 @@ def test_meddev_lab_dir_puts_the_lab_elsewhere(installed, tmp_path):
     assert sorted(p.name for p in (tmp_path / "state").iterdir()) == sorted(HOSTS.split(","))
     assert (inventory / "relative-state" / "lrm-miseq-01" / "calls.log").is_file()  # relative to the inventory
     assert not (inventory / ".lab").exists()
+
+
+def test_the_installed_collections_own_lab_inventory_keeps_its_state_outside(installed, tmp_path):
+    """Run straight from the shipped inventory: the lab goes to .lab in the current directory."""
+    root, env, collection = installed
+    before = tree(collection)
+    play(root, env, collection / "inventories" / "lab", "lab_reset", cwd=tmp_path)
+    for host in HOSTS.split(","):
+        assert (tmp_path / ".lab" / host / "calls.log").is_file()
+    assert tree(collection) == before, "the installed collection was written to"
