@@ -23,6 +23,11 @@ description:
     services). Check mode and diff (every setting, old and new value); audit-only hosts are only read.
   - A setting domain Group Policy sets is never fought - compliant "set by Group Policy" when the policy's
     value satisfies the control, else manual. MS17-010 is judged by OS build and update revision (UBR).
+  - The same gather reads check-only evidence, never changed - Software Restriction Policy, patch currency
+    (newest update date, pending restart, WSUS server), AppLocker/WDAC, BitLocker on every fixed drive and
+    the removable-media policy, event forwarding (WEF subscription, Event Log Readers, log agents) and the
+    w32tm time status. Writing a WEF subscription manager adds NETWORK SERVICE to Event Log Readers, and
+    writing W32Time settings runs C(w32tm /config /update), in the same apply.
   - Validates before the host is touched - ranges from SRC-PMR-7/8 and the catalog, C(ResetLockoutCount <=
     LockoutDuration) (secedit error 87), services that management or the products need.
 author:
@@ -40,7 +45,8 @@ options:
       - The control catalog (the role passes C(baseline_catalog) here and the generated C(baseline_ms_catalog)
         through O(catalog_vars)).
       - Each entry has C(id), C(title), C(mechanism) (C(registry), C(secopt), C(secpol), C(user_right),
-        C(auditpol), C(service), C(hotfix), C(bitlocker)), where the setting lives (C(path)/C(name)/C(type),
+        C(auditpol), C(service), C(hotfix), C(bitlocker), C(evidence) - check-only, C(evidence) names the
+        gathered source), where the setting lives (C(path)/C(name)/C(type),
         C(key), C(right) or C(guid)) and C(values) per profile; see docs/controls.md.
     type: list
     elements: dict
