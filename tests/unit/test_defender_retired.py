@@ -71,13 +71,13 @@ def test_retired_items_are_validated():
                           "av_exclusions_")
     assert error.value.variable == "av_exclusions_retired[0].value"
     with pytest.raises(ArgumentError) as error:
-        defender.validate({"owner_record": RECORD, "retired": [{"kind": "path", "value": "C:\\a\nb",
-                                                                  "variable": "av_exclusions_illumina_folder"}]}, "")
+        bad = {"kind": "path", "value": "C:\\a\nb", "variable": "av_exclusions_illumina_folder"}
+        defender.validate({"owner_record": RECORD, "retired": [bad]}, "")
     assert error.value.variable == "av_exclusions_illumina_folder"
 
 
-@pytest.mark.parametrize(("product", "source"), [("carestream_imageview", "SRC-CS-4"),
-                                                  ("carestream_directview", "SRC-CS-6")])
+@pytest.mark.parametrize(("product", "source"), [
+    ("carestream_imageview", "SRC-CS-4"), ("carestream_directview", "SRC-CS-6")])
 def test_carestream_consoles_with_host_ips_are_refused_by_product(product, source):
     # Failed before for ImageView: its declared Carestream exclusions were added.
     items = [{"kind": "path", "value": r"D:\CSImages", "source": ["SRC-CS-5"], "product": product}]
