@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.meddev.hardening.plugins.module_utils import baseline
+from ansible_collections.meddev.hardening.plugins.module_utils.controls import ArgumentError
 from ansible_collections.meddev.hardening.plugins.plugin_utils.host_action import HostAction
 
 
@@ -15,8 +16,25 @@ def _check_only_ids(desired) -> set:
 class ActionModule(HostAction):
     HOST_MODULE = "meddev.hardening.baseline"
     DIFF_HEADER = "Windows baseline"
-    _VALID_ARGS = frozenset(("catalog", "products", "protected_services", "skip", "variable_prefix", "profile", "values",
-                             "product_conflicts", "management"))
+    _VALID_ARGS = frozenset(("catalog", "catalog_vars", "products", "protected_services", "skip", "variable_prefix",
+                             "profile", "values", "product_conflicts", "management"))
+
+    def prepare(self, args, variables, prefix):
+        """catalog_vars: names of variables whose entries join ``catalog``, read here rather than passed as task
+        arguments. Ansible copies a task's arguments between its processes with every host's result; for
+        Microsoft's baseline (hundreds of entries) that copy was the largest controller cost (docs/performance.md)."""
+        names = args.pop("catalog_vars", None) or []
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ArgumentError(f"{prefix}catalog_vars", "must be a list of variable names")
+        catalog = list(args.get("catalog") or [])
+        for name in names:
+            if name not in variables:
+                raise ArgumentError(f"{prefix}catalog_vars", f"{name!r} is not defined")
+            entries = self._templar.template(variables[name])
+            if not isinstance(entries, list):
+                raise ArgumentError(name, "must be a list of control dictionaries")
+            catalog += entries
+        return {**args, "catalog": catalog}
 
     def validate(self, args, prefix):
         return baseline.validate(args, prefix)

@@ -158,6 +158,8 @@ class ActionModule(ActionBase):
             return [f"unknown option(s) {', '.join(unknown)} for {action}"]
         prefix = str(args.pop("variable_prefix", "") or "")
         try:
+            if callable(getattr(plugin, "prepare", None)):
+                args = plugin.prepare(args, templar.available_variables, prefix)
             plugin.validate(args, prefix)
         except ArgumentError as error:
             root = error.variable.split("[", 1)[0]

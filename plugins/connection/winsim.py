@@ -91,6 +91,7 @@ options:
 """
 
 import os
+import resource
 
 from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.connection.local import Connection as LocalConnection
@@ -132,6 +133,19 @@ class Connection(LocalConnection):
             return os.path.abspath(configured)
         return os.path.join(self.lab_dir(), self.get_option("inventory_hostname") or "default")
 
+    def _log_host_cpu(self, before) -> None:
+        """CPU seconds of the simulated host's side of this execution (the module process: on a real host it
+        runs on Windows), so a benchmark can tell the controller's CPU from the simulation's (host_cpu.log)."""
+        if not os.environ.get(winsim.ENV_HOST_CPU_LOG):  # only benchmarks ask for it (tests/tools/bench.py)
+            return
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        try:
+            with open(os.path.join(self.state_dir(), winsim.HOST_CPU_LOG), "a", encoding="utf-8") as log:
+                log.write(f"{seconds:.6f}\n")
+        except OSError:  # no state folder (a host that was never seeded): nothing to measure
+            pass
+
     def exec_command(self, cmd, in_data=None, sudoable=True):
         # The worker process runs one task for one host, so its environment is ours to set;
         # the module process inherits it.
@@ -141,7 +155,9 @@ class Connection(LocalConnection):
         os.environ[winsim.ENV_FAIL_AFTER] = str(self.get_option("fail_after_changes"))
         os.environ[winsim.ENV_DROP_CALL] = str(self.get_option("drop_call") or 0)
         os.environ[winsim.ENV_LOCK_TIMEOUT] = str(self.get_option("lock_timeout"))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         rc, stdout, stderr = super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        self._log_host_cpu(before)
         if rc == winsim.DOWN_EXIT:  # the simulated host is restarting (winsim reboot model)
             raise AnsibleConnectionFailure(f"winsim: {self.state_dir()} is restarting: no answer (WinRM refused)")
         if rc == winsim.DROP_EXIT and self.get_option("drop_call"):

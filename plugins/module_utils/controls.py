@@ -85,6 +85,10 @@ def as_names(value, variable: str, default=()) -> list:
     return [str(item) for item in items]
 
 
+def _plain(value) -> str:
+    return str.__str__(value) if isinstance(value, str) else str(value)
+
+
 @dataclasses.dataclass(frozen=True)
 class Control:
     """One requirement, as checked (or enforced) on one host."""
@@ -104,14 +108,16 @@ class Control:
         )
 
     def as_dict(self) -> dict:
+        # Plain str: values from templated arguments carry Ansible's data tags, which cost far more to pickle
+        # between Ansible's processes than the text itself (hundreds of controls per host).
         return {
-            "id": self.id,
-            "title": self.title,
-            "source": list(self.source),
-            "status": self.status,
-            "expected": self.expected,
-            "actual": self.actual,
-            "message": self.message,
+            "id": _plain(self.id),
+            "title": _plain(self.title),
+            "source": [_plain(s) for s in self.source],
+            "status": _plain(self.status),
+            "expected": _plain(self.expected),
+            "actual": _plain(self.actual),
+            "message": _plain(self.message),
         }
 
 

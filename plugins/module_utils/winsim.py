@@ -44,6 +44,8 @@ LOCK_TIMEOUT_S = 300
 # The access of a process holding a file open for writing (handles.json), e.g. http.sys and its log.
 SHARE_WRITE_HOLDER = ("Write",)
 CALLS_LOG = "calls.log"
+HOST_CPU_LOG = "host_cpu.log"  # CPU seconds per module execution on the simulated host (the connection writes it)
+ENV_HOST_CPU_LOG = "MEDDEV_WINSIM_HOST_CPU_LOG"  # set (to 1) to have host_cpu.log written
 UNINSTALL = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\"
 FILES_DIR = "fs"
 

@@ -36,6 +36,11 @@ class HostAction(ActionBase):
 
     # -- hooks (pure) ----------------------------------------------------------------------------
 
+    def prepare(self, args: dict, variables: dict, prefix: str) -> dict:
+        """The arguments before validate(): a plugin may add what it reads from the host's variables
+        (the preflight calls it too, with the role's variables)."""
+        return args
+
     def validate(self, args: dict, prefix: str):
         raise NotImplementedError
 
@@ -82,6 +87,7 @@ class HostAction(ActionBase):
         args = dict(self._task.args)
         prefix = str(args.pop("variable_prefix", "") or "")
         try:
+            args = self.prepare(args, task_vars, prefix)
             desired = self.validate(args, prefix)
             enforce = self._enforce(task_vars)
         except ArgumentError as error:
