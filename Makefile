@@ -76,9 +76,9 @@ pwsh-syntax: $(VENV)/.dev-deps
 sanity: $(VENV)/.dev-deps
 	tests/tools/sanity.sh
 
-## make molecule: every simulated scenario; molecule/windows only when WINRM_HOST is set, else SKIPPED.
+## make molecule: every simulated scenario (S=<scenario>: that one alone); molecule/windows only when WINRM_HOST is set, else SKIPPED.
 molecule: $(VENV)/.dev-deps
-	tests/tools/molecule_scenarios.sh all
+	tests/tools/molecule_scenarios.sh $(or $(S),all)
 
 ## make molecule-windows: molecule/windows against the real host in WINRM_HOST (docs/windows-test-host.md).
 molecule-windows: $(VENV)/.dev-deps

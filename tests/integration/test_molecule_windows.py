@@ -19,11 +19,11 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "tools" / "molecule_scenarios.sh"
-SCENARIO = ROOT / "molecule" / "windows"
+SCENARIO = ROOT / "extensions" / "molecule" / "windows"
 PLAYBOOKS = sorted(p for p in SCENARIO.glob("*.yml") if p.name != "molecule.yml")
 REQUIRED = ("WINRM_HOST", "WINRM_USER", "WINRM_PASSWORD", "WINRM_MANAGEMENT_NETWORK")
 SKIPPED = "molecule/windows: SKIPPED — WINRM_HOST is not set (see docs/windows-test-host.md)"
-SIMULATED = sorted(p.name for p in (ROOT / "molecule").iterdir() if p.is_dir() and p.name != "windows")
+SIMULATED = sorted(p.name for p in (ROOT / "extensions" / "molecule").iterdir() if p.is_dir() and p.name != "windows")
 # The only ansible.builtin modules that run on Windows without the ansible.windows collection:
 # ansible-core redirects slurp, setup, async_status (and fetch/stat/copy/file/ping internally) to
 # it when the host runs PowerShell (ansible/config/ansible_builtin_runtime.yml, action/__init__.py).
@@ -171,10 +171,10 @@ def test_the_scenario_runs_every_role_check_first_then_apply_idempotence_verify_
              "converge", "idempotence", "verify", "side_effect"]
     assert [step for step in sequence if step in order] == order
     converge = yaml.safe_load((SCENARIO / "converge.yml").read_text(encoding="utf-8"))
-    assert converge[0]["ansible.builtin.import_playbook"] == "../../playbooks/site.yml"
+    assert converge[0]["ansible.builtin.import_playbook"] == "../../../playbooks/site.yml"
     verify = yaml.safe_load((SCENARIO / "verify.yml").read_text(encoding="utf-8"))
     imported = [play["ansible.builtin.import_playbook"] for play in verify if "ansible.builtin.import_playbook" in play]
-    assert imported == ["../../playbooks/drift.yml", "../../playbooks/investigate.yml"]
+    assert imported == ["../../../playbooks/drift.yml", "../../../playbooks/investigate.yml"]
     site = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text(encoding="utf-8"))
     roles = {r["role"].split(".")[-1] for r in next(play for play in site if "roles" in play)["roles"]}
     assert roles == {p.name for p in (ROOT / "roles").iterdir() if p.is_dir()}

@@ -757,7 +757,8 @@ def test_iqwebx_converges_on_a_simulated_host(profile, age, install_dir):
     artifact_bytes = (ROOT / "tests/fixtures/iqwebx/LicGen-2.2.0.6.bin").read_bytes()
     artifact = {"sha256": SHA, "content": base64.b64encode(artifact_bytes).decode()}
     params = {"install_dir": desired.install_dir, "login_url": desired.login_url,
-              "evidence_path": desired.evidence_path}
+              "evidence_path": desired.evidence_path, "pages": {}, "scan_record": desired.scan_record,
+              "third_party_services": {}}
     with Host(profile) as host:
         converge("iqwebx_licgen", lambda g: iqwebx.plan(desired, g, artifact),
                  lambda change: iqwebx_sim.apply_change(host.sim, change), lambda: iqwebx_sim.gather(host.sim, params))
