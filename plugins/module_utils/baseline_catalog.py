@@ -18,7 +18,8 @@ from ansible_collections.meddev.hardening.plugins.module_utils.controls import A
 
 MECHANISMS = ("registry", "secopt", "secpol", "user_right", "auditpol", "service", "hotfix", "bitlocker", "evidence")
 PROFILES = ("workgroup", "member_server")
-PRODUCTS = ("illumina_lrm", "iqwebx", "carestream_imagesuite", "carestream_directview", "philips_mr")
+PRODUCTS = ("illumina_lrm", "iqwebx", "carestream_imagesuite", "carestream_directview", "carestream_imageview",
+            "philips_mr")
 INT_TYPES, TEXT_TYPES = ("int", "dword", "qword"), ("str", "string", "expand_string")
 REGISTRY_TYPES = ("dword", "qword", "string", "expand_string", "multi_string", "binary", "int", "str")
 HOLDER = re.compile(r"^\*S-1-\d+(-\d+)*$|^[^,\x00-\x1f]{1,256}$")  # "*S-..." or an account name, no comma

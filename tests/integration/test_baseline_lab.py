@@ -6,7 +6,8 @@ import pytest
 import yaml
 from labkit import ROOT, Lab
 
-CATALOG = [e["id"] for e in yaml.safe_load((ROOT / "roles/baseline/defaults/main/main.yml").read_text())["baseline_catalog"]]
+CATALOG = [e["id"] for e in
+           yaml.safe_load((ROOT / "roles/baseline/defaults/main/main.yml").read_text())["baseline_catalog"]]
 pytestmark = pytest.mark.integration
 
 

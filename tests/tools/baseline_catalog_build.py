@@ -8,7 +8,8 @@
         # re-derive the CIS ids from checkouts of ansible-lockdown/Windows-10-CIS and Windows-2019-CIS
         # (rewrites the generated blocks of the overlay and of cis_recommendations.yml), then run again
 
-Inputs: ../shared/anchors/microsoft-security-baseline/*.csv (MIT, microsoft/osconfig), the hand-kept
+Inputs: tests/fixtures/microsoft-security-baseline/*.csv (MIT, microsoft/osconfig; a copy of the project's anchor),
+the hand-kept
 facts in roles/baseline/files/ms_baseline_overlay.yml (each with its source) and the vendor catalog
 (baseline_catalog in roles/baseline/defaults/main/main.yml, for the rows it already carries).
 Outputs: roles/baseline/defaults/main/ms_baseline.yml and docs/baseline-coverage.md. Pure Python
@@ -29,7 +30,7 @@ from collections import Counter
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-ANCHORS = ROOT.parent / "shared" / "anchors" / "microsoft-security-baseline"
+ANCHORS = ROOT / "tests" / "fixtures" / "microsoft-security-baseline"
 BASELINE_CSV = ANCHORS / "SecurityBaseline_WindowsServer_2025-2510.csv"
 DEFENDER_CSV = ANCHORS / "Defender_Antivirus-2510.csv"
 OVERLAY = ROOT / "roles" / "baseline" / "files" / "ms_baseline_overlay.yml"
@@ -614,7 +615,7 @@ def render_catalog(result: dict) -> str:
         "# roles/baseline/files/ms_baseline_overlay.yml and run:\n"
         "#   .venv/bin/python tests/tools/baseline_catalog_build.py\n"
         "# (tests/unit/test_baseline_ms_catalog.py fails while this file is stale).\n"
-        "# From: Microsoft security baseline as data (microsoft/osconfig security/, MIT; ../shared/anchors/\n"
+        "# From: Microsoft security baseline as data (microsoft/osconfig security/, MIT; tests/fixtures/\n"
         "# microsoft-security-baseline): SecurityBaseline_WindowsServer_2025-2510.csv and\n"
         "# Defender_Antivirus-2510.csv,\n"
         "# with the overlay's facts (secedit keys, user-right constants, audit GUIDs, CIS ids, exclusions, each with\n"
@@ -648,7 +649,8 @@ def render_coverage(result: dict, overlay: dict) -> str:
         "overlay and of that table.",
         "",
         "Source rows: SecurityBaseline_WindowsServer_2025-2510.csv (329) and Defender_Antivirus-2510.csv (48) from",
-        "Microsoft's osconfig repository (`../shared/anchors/microsoft-security-baseline/`).",
+        "Microsoft's osconfig repository (MIT; copied with its licence to",
+        "`tests/fixtures/microsoft-security-baseline/`).",
         "",
         "## Counts",
         "",

@@ -16,14 +16,16 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULTS = ROOT / "roles/baseline/defaults/main"
 DOC = ROOT / "docs/baseline-compatibility.md"
 VENDOR_NOTES = ROOT.parent / "shared/VENDOR_NOTES.md"
-ANCHORS = ROOT.parent / "shared/anchors/microsoft-security-baseline"
-PRODUCTS = ("illumina_lrm", "iqwebx", "carestream_imagesuite", "carestream_directview", "philips_mr")
+ANCHORS = ROOT / "tests/fixtures/microsoft-security-baseline"
+PRODUCTS = ("illumina_lrm", "iqwebx", "carestream_imagesuite", "carestream_directview", "carestream_imageview",
+            "philips_mr")
 # Each product's reasons name the product; each product cites its own vendor's document.
 PRODUCT_WORDS = {"illumina_lrm": ("LRM", "Local Run Manager"), "iqwebx": ("iQ-WEBX", "iQ-WEB"),
                  "carestream_imagesuite": ("Image Suite",), "carestream_directview": ("DirectView",),
+                 "carestream_imageview": ("ImageView",),
                  "philips_mr": ("MR console", "Philips")}
 PRODUCT_DOCUMENT = {"illumina_lrm": "LRM", "iqwebx": "IQW", "carestream_imagesuite": "CS",
-                    "carestream_directview": "CS", "philips_mr": "PMR"}
+                    "carestream_directview": "CS", "carestream_imageview": "CS", "philips_mr": "PMR"}
 
 
 def load(name: str) -> dict:

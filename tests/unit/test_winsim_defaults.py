@@ -15,7 +15,7 @@ from ansible_collections.meddev.hardening.plugins.modules import baseline as twi
 from ansible_collections.meddev.hardening.plugins.plugin_utils import host_schema, winsim_profiles
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-ANCHORS = ROOT.parent / "shared" / "anchors" / "microsoft-security-baseline"
+ANCHORS = ROOT / "tests" / "fixtures" / "microsoft-security-baseline"
 DOC = ROOT / "docs" / "winsim-defaults.md"
 BASES = {"ltsb": "windows10_ltsb", "server": "windows_server_2019"}
 COLUMNS = {"ltsb": 3, "server": 4}
