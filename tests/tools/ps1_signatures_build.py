@@ -42,8 +42,8 @@ CORE_MODULES = ("CimCmdlets", "Microsoft.PowerShell.Archive", "Microsoft.PowerSh
                 "Microsoft.PowerShell.Security", "Microsoft.PowerShell.Utility", "Microsoft.WSMan.Management",
                 "PSScheduledJob")
 OS_DOCSET = "docset/winserver2016-ps"
-OS_MODULES = ("AppLocker", "BitLocker", "DISM", "Defender", "International", "Microsoft.Windows.ServerManager.Migration",
-              "NetSecurity", "NetTCPIP", "ScheduledTasks", "SecureBoot",
+OS_MODULES = ("AppLocker", "BitLocker", "DISM", "Defender", "International",
+              "Microsoft.Windows.ServerManager.Migration", "NetSecurity", "NetTCPIP", "ScheduledTasks", "SecureBoot",
               "TLS", "TrustedPlatformModule", "WebAdministration")
 ALL_SETS = "(All)"
 SINGLE_SET = "__AllParameterSets"
