@@ -16,6 +16,7 @@ from ansible_collections.meddev.hardening.plugins.module_utils import baseline_p
 from ansible_collections.meddev.hardening.plugins.module_utils.baseline_formats import AUDIT_SETTINGS
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import ArgumentError, as_bool, as_names
 
+CHECK_ONLY = ("hotfix", "bitlocker", "evidence")  # read and judged, never changed
 MECHANISMS = ("registry", "secopt", "secpol", "user_right", "auditpol", "service", "hotfix", "bitlocker", "evidence")
 PROFILES = ("workgroup", "member_server")
 PRODUCTS = ("illumina_lrm", "iqwebx", "carestream_imagesuite", "carestream_directview", "carestream_imageview",
@@ -271,7 +272,9 @@ def _resolve(raw: dict, ctx: dict) -> Entry:
     excepted = excepted or _guard(raw, ctx["management"])
     report_only = bool(raw.get("report_only"))
     if cid in ctx["overrides"]:
-        value, expect, report_only = ctx["overrides"][cid], None, False
+        # A site value makes a "choose a value" entry settable; evidence stays check-only whatever its value.
+        value, expect = ctx["overrides"][cid], None
+        report_only = raw["mechanism"] in CHECK_ONLY
         variable = f"{prefix}values[{cid}]"
     live = enabled and not skip and not excepted and not (report_only and "values" in raw)
     if live:

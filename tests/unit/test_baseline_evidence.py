@@ -25,7 +25,7 @@ def host(tmp_path):
     return winsim.seed(tmp_path / "h", "lrm_instrument", winsim_profiles.load("lrm_instrument"))
 
 
-def run(host, products=("illumina_lrm",)):
+def run(host, products=("illumina_lrm", "philips_mr")):
     desired = baseline.validate({"catalog": catalog(**ENABLED), "products": list(products)})
     registry = [{"path": e.spec["path"], "name": e.spec["name"]} for e in desired.entries
                 if e.mechanism in ("registry", "secopt")]
