@@ -89,6 +89,10 @@ def _one_of(operand, actual) -> bool:
                for m in operand)
 
 
+def all_hold(predicates: list, actual) -> bool:
+    return all(holds(sub, actual) for sub in predicates)
+
+
 # shape -> (judge(operand, actual), does an absent value get judged (else it fails)?)
 JUDGES = {
     "equals": (_equals, False),
@@ -99,7 +103,7 @@ JUDGES = {
     "contains_at_most": (lambda operand, actual: _members(actual) <= _members(operand), True),
     "contains_exactly": (lambda operand, actual: _members(actual) == _members(operand), True),
     "contains_at_least": (lambda operand, actual: _members(actual) >= _members(operand), True),
-    "all_of": (lambda operand, actual: all(holds(sub, actual) for sub in operand), True),
+    "all_of": (all_hold, True),
     "pattern": (lambda operand, actual: re.search(str(operand), str(actual)) is not None, False),
 }
 
@@ -128,6 +132,10 @@ def _range_text(operand) -> str:
     return f"{low} or more" if high is None else f"{low}-{high}"
 
 
+def describe_all(predicates: list) -> str:
+    return " and ".join(describe(sub) for sub in predicates)
+
+
 WORDS = {
     "equals": show,
     "not_equals": lambda operand: f"not {show(operand)}",
@@ -137,7 +145,7 @@ WORDS = {
     "contains_at_most": lambda operand: f"at most {show(operand)}",
     "contains_exactly": lambda operand: f"exactly {show(operand)}",
     "contains_at_least": lambda operand: f"at least {show(operand)}",
-    "all_of": lambda operand: " and ".join(describe(sub) for sub in operand),
+    "all_of": describe_all,
     "pattern": lambda operand: f"matching /{operand}/",
 }
 

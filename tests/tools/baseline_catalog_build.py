@@ -884,7 +884,7 @@ def _write_block(path: pathlib.Path, body: str) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when a generated file is stale")
     sub = parser.add_subparsers(dest="command")
     scan = sub.add_parser("cis-scan", help="re-derive CIS ids from the two ansible-lockdown checkouts")

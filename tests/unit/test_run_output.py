@@ -48,7 +48,7 @@ def columns(line):
 
 
 def test_table_has_full_column_names_a_round_trips_header_and_stays_aligned_with_long_host_names():
-    _, data = lab_like()
+    data = lab_like()[1]
     lines = report.summary_lines(data, "/tmp/r/20261123T100000Z")
     header = lines[1]
     assert header.split() == ["host", "round", "trips", *STATUSES]  # nothing cut: not "complian", "not_appl"
@@ -61,7 +61,7 @@ def test_table_has_full_column_names_a_round_trips_header_and_stays_aligned_with
 
 
 def test_audit_only_drift_is_marked_explained_and_not_gated():
-    _, data = lab_like(compliant=5)
+    data = lab_like(compliant=5)[1]
     lines = report.summary_lines(data, "/tmp/r/x")
     mr = next(line for line in lines if line.startswith("mr-01"))
     assert " 4*" in mr and mr.endswith("audit-only")
@@ -74,7 +74,7 @@ def test_audit_only_drift_is_marked_explained_and_not_gated():
 
 
 def test_every_run_ends_with_one_verdict_line_and_the_html_path(tmp_path):
-    _, data = lab_like()
+    data = lab_like()[1]
     lines = report.summary_lines(data, tmp_path / "20261123T100000Z", notes=["report retention: removed old run x"])
     assert [line for line in lines if line.startswith("GATE ")] == [lines[-2]]
     assert lines[-2] == "GATE FAILED: 2 in drift on 1 enforced host; audit-only: 4 in drift on 1 host, not gated"
@@ -86,7 +86,7 @@ def test_every_run_ends_with_one_verdict_line_and_the_html_path(tmp_path):
 
 def test_paths_under_the_working_directory_are_shown_relative(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _, data = lab_like()
+    data = lab_like()[1]
     lines = report.summary_lines(data, tmp_path / "reports" / "20261123T100000Z")
     assert lines[0] == "meddev.hardening check report: reports/20261123T100000Z/report.json"
     assert lines[-1] == "HTML report: reports/20261123T100000Z/report.html"
@@ -113,7 +113,7 @@ def test_gate_fails_on_what_leaves_a_host_unchecked_or_out_of_line(setup, passed
 
 
 def test_apply_and_investigate_verdicts_say_why():
-    _, data = lab_like("apply", compliant=2, fixed=3)
+    data = lab_like("apply", compliant=2, fixed=3)[1]
     assert data["gate"]["reason"].startswith("3 fixed, none failed, no drift left on 2 enforced hosts")
     rec = report.RunRecorder()
     rec.add_result("iis-01", {"host_calls": 1, "findings": [{"kind": "iis_log", "source": "SRC-LRM-12"}]})
@@ -151,7 +151,7 @@ def test_one_definition_of_fixed_the_since_line_and_the_table_agree():
 
 
 def test_junit_totals_timestamp_and_failure_messages():
-    rec, _ = lab_like()
+    rec, _data = lab_like()
     rec.add_unreachable("gone-01", "timed out")
     data = rec.build("check", generated="2026-11-23T10:00:00Z")
     root = ET.fromstring(report_junit.junit(data))  # noqa: S314 - XML this code just wrote
@@ -168,7 +168,7 @@ def test_junit_totals_timestamp_and_failure_messages():
 
 
 def test_report_files_are_readable_by_others_whatever_the_umask(tmp_path):
-    _, data = lab_like()
+    data = lab_like()[1]
     old = os.umask(0o077)
     try:
         folder = report.write(data, tmp_path / "reports", {"junit.xml": "<x/>", "report.html": "<p>"})
@@ -181,7 +181,7 @@ def test_report_files_are_readable_by_others_whatever_the_umask(tmp_path):
 
 
 def test_file_mode_0600_keeps_reports_private_and_bad_modes_are_refused(tmp_path):
-    _, data = lab_like()
+    data = lab_like()[1]
     folder = report.write(data, tmp_path, {"junit.xml": "<x/>"}, file_mode=report.parse_file_mode("0600"))
     assert folder.stat().st_mode & 0o777 == 0o700
     assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o600}
@@ -193,7 +193,7 @@ def test_file_mode_0600_keeps_reports_private_and_bad_modes_are_refused(tmp_path
 
 def test_reports_match_the_json_schema():
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
-    rec, _ = lab_like()
+    rec, _data = lab_like()
     rec.add_unreachable("gone-01", "timed out")
     rec.add_result("bad-01", {"failed": True, "msg": "x: bad"}, "Validate")
     data = rec.build("check", generated="2026-11-23T10:00:00Z", playbook="drift.yml", collection_version="0.1.0",
