@@ -176,7 +176,7 @@ def test_common_parameters_are_those_of_windows_powershell_5_1():
 
 def test_native_grammar_names_its_microsoft_page():
     programs = json.loads((DATA / "native.json").read_text(encoding="utf-8"))["programs"]
-    assert set(programs) == {"secedit", "auditpol", "mpcmdrun", "w32tm"}
+    assert set(programs) == {"secedit", "auditpol", "mpcmdrun", "w32tm", "shutdown"}
     for program, grammar in programs.items():
         for command, spec in grammar["commands"].items():
             source = spec.get("source") or grammar["source"]
