@@ -16,14 +16,16 @@ def test_iqwebx_licgen_is_excluded(host):
     assert defender(host, "iqwebx-01")["exclusions"]["path"] == [r"C:\Program Files\iQ-WEBX\PACS\php\LicGen.exe"]
 
 
-def test_illumina_folder_is_excluded(host):
-    assert defender(host, "lrm-miseq-01")["exclusions"]["path"] == [r"C:\Illumina"]
+def test_illumina_folder_is_not_an_antivirus_exclusion(host):
+    # SRC-LRM-6 names C:\Illumina as the Software Restriction Policy's exempted folder, not a Defender exclusion.
+    assert defender(host, "lrm-miseq-01")["exclusions"]["path"] == []
 
 
 def test_ownership_is_recorded(host):
-    record = os.path.join(EPHEMERAL, "lrm-miseq-01", "fs", "C", "ProgramData", "meddev.hardening",
+    record = os.path.join(EPHEMERAL, "iqwebx-01", "fs", "C", "ProgramData", "meddev.hardening",
                           "defender_exclusions.json")
-    assert json.loads(host.file(record).content_string)["exclusions"] == [{"kind": "path", "value": r"C:\Illumina"}]
+    assert json.loads(host.file(record).content_string)["exclusions"] == [
+        {"kind": "path", "value": r"C:\Program Files\iQ-WEBX\PACS\php\LicGen.exe"}]
 
 
 def test_directview_untouched(host):
