@@ -54,4 +54,4 @@ def test_role_docs_say_product_dependent_defaults_in_words(doc):
     assert "Default: true on hosts whose `meddev_products' lists `illumina_lrm', false on every other host." in flat
     av = " ".join(doc("-t", "role", "meddev.hardening.av_exclusions").split())
     assert "iQ-WEBX install folder. Used only on hosts whose `meddev_products' lists `iqwebx'." in av
-    assert "Used only on hosts whose `meddev_products' lists `illumina_lrm'." in av
+    assert "av_exclusions_illumina_folder" not in av  # SRC-LRM-6 names the SRP's exempted folder, not an exclusion

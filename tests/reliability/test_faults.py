@@ -15,7 +15,8 @@ import pytest
 # role -> (lab fixture, host); every role whose host module applies changes.
 ROLES = {
     "firewall": ("lab", "lrm-miseq-01"),
-    "av_exclusions": ("lab", "lrm-miseq-01"),
+    # The Image Suite workstation takes Carestream's exclusions (the LRM PC takes none: SRC-LRM-6 is the SRP).
+    "av_exclusions": ("workstation", "cs-imagesuite-01"),
     "baseline": ("workstation", "cs-imagesuite-01"),
     "lrm_patch": ("lab", "lrm-miseq-01"),
     "iqwebx_licgen": ("radiology", "iqwebx-01"),
@@ -114,8 +115,8 @@ def test_backup_is_the_delivered_file_after_a_fault_and_rollback_is_byte_exact(l
     assert hashlib.sha256(files(lab, host)[apphost]).digest() == hashlib.sha256(delivered).digest()
 
 
-def test_exclusions_roll_back_exactly_after_a_failed_apply(lab):
-    host = "lrm-miseq-01"
+def test_exclusions_roll_back_exactly_after_a_failed_apply(workstation):
+    lab, host = workstation, "cs-imagesuite-01"
     original = lab.sim(host).read("defender")["exclusions"]
     faulty, _statuses = run(lab, "av_exclusions", host, extra={"winsim_fail_after_changes": 1})
     assert faulty.returncode != 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
+import hashlib
 import json
 import os
 import pathlib
@@ -56,6 +57,8 @@ DEFAULTS = {"lrm_patch_audit_path": f"{PD}meddev.hardening\\lrm_patch\\audit.jso
             "av_exclusions_owner_record": f"{PD}meddev.hardening\\defender_exclusions.json",
             "iqwebx_licgen_evidence_path": f"{PD}meddev.hardening\\iqwebx_licgen\\evidence.json"}
 ARTIFACT = ROOT / "tests/fixtures/iqwebx/LicGen-2.2.0.6.bin"
+# The lab finds its LicGen stand-in next to the playbook; these runs' playbooks live elsewhere.
+ARTIFACTS = {"2.2.0.6": {"path": str(ARTIFACT), "sha256": hashlib.sha256(ARTIFACT.read_bytes()).hexdigest()}}
 UNINSTALL_IQW = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\iQ-WEBX"
 LOGIN_PAGE = "<html><title>iQ-WEB Login</title><form>hostile url matched</form></html>"
 W32TIME = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\Parameters"
@@ -292,6 +295,11 @@ def av(**variables) -> dict:
     return {"meddev_products": ["illumina_lrm", "iqwebx", "carestream_imagesuite"], **variables}
 
 
+def iqw(**variables) -> dict:
+    """iqwebx_licgen variables with the LicGen stand-in found from here, not next to the playbook."""
+    return {"iqwebx_licgen_artifacts": ARTIFACTS, **variables}
+
+
 def extra(kind: str, value: str) -> dict:
     return av(av_exclusions_extra=[{"kind": kind, "value": value, "source": ["SRC-CS-5"]}])
 
@@ -342,13 +350,13 @@ CASES = [
          lambda v: av(av_exclusions_owner_record=v), _record_arrived, share=True),
     # iqwebx_licgen role: where LicGen.exe goes, the login page asked for, the evidence file
     Case("iqwebx_licgen", "iqwebx_licgen", "iqwebx_licgen_install_dir", IQW,
-         lambda f: f"C:\\Program Files\\iQ-WEBX{f}", lambda v: {"iqwebx_licgen_install_dir": v},
+         lambda f: f"C:\\Program Files\\iQ-WEBX{f}", lambda v: iqw(iqwebx_licgen_install_dir=v),
          _install_dir_arrived, seed=_iqwebx_elsewhere, share=True),
     Case("iqwebx_licgen", "iqwebx_licgen", "iqwebx_licgen_login_url", IQW,
-         lambda f: f"http://localhost/iqweb/login?site={f}", lambda v: {"iqwebx_licgen_login_url": v},
+         lambda f: f"http://localhost/iqweb/login?site={f}", lambda v: iqw(iqwebx_licgen_login_url=v),
          _login_matched, seed=_login_page, check_mode=True),
     Case("iqwebx_licgen", "iqwebx_licgen", "iqwebx_licgen_evidence_path", IQW,
-         lambda f: f"{PD}iqw{f}\\evidence.json", lambda v: {"iqwebx_licgen_evidence_path": v}, _evidence_arrived,
+         lambda f: f"{PD}iqw{f}\\evidence.json", lambda v: iqw(iqwebx_licgen_evidence_path=v), _evidence_arrived,
          share=True),
     # investigate.yml's modules (read only): log folders, site folder pattern, time filter
     Case("investigate", "iis_log_scan", "log_roots", LRM, lambda f: f"C:\\inetpub\\logs{f}",

@@ -49,7 +49,7 @@ from hypothesis import strategies as st
 from rendered_catalog import render_catalog
 
 from ansible_collections.meddev.hardening.plugins.action.baseline import ActionModule as BaselineAction
-from ansible_collections.meddev.hardening.plugins.module_utils import baseline, firewall, winsim
+from ansible_collections.meddev.hardening.plugins.module_utils import baseline, baseline_catalog, firewall, winsim
 from ansible_collections.meddev.hardening.plugins.module_utils.controls import ArgumentError
 from ansible_collections.meddev.hardening.plugins.modules import baseline as baseline_sim
 from ansible_collections.meddev.hardening.plugins.modules import firewall_policy as fw_sim
@@ -591,5 +591,6 @@ def test_property_catches_a_lockout():
     with mock.patch.object(firewall, "inbound_rules_allowed", lambda _settings: True), \
             pytest.raises(AssertionError, match="private profile"):
         play(BLOCK_ALL_PRIVATE)
-    with mock.patch.object(baseline, "PROTECTED_SERVICES", set()), pytest.raises(AssertionError, match="WinRM is"):
+    with mock.patch.object(baseline_catalog, "PROTECTED_SERVICES", set()), \
+            pytest.raises(AssertionError, match="WinRM is"):
         play(scenario(runs_=[quiet_run(baseline_disabled_services=["WinRM"])]))
